@@ -1,0 +1,42 @@
+package program
+
+// The methods below are the facade's contract; their bodies forward to the
+// implementation in state.go.
+
+// ReadAt reads len(b) bytes of kernel virtual memory at addr (direct map,
+// vmalloc, vmemmap, kernel text, modules). Errors are *FaultError.
+func (p *Program) ReadAt(b []byte, addr uint64) (int, error) { return p.impl.readVirt(b, addr) }
+
+// ReadPhysAt reads physical memory.
+func (p *Program) ReadPhysAt(b []byte, addr uint64) (int, error) { return p.impl.readPhys(b, addr) }
+
+// Symbol returns the (KASLR-relocated) address of a kernel or module symbol.
+func (p *Program) Symbol(name string) (uint64, error) { return p.impl.symbol(name) }
+
+// MemberOffset returns the byte offset of member (a dotted path such as
+// "se.exec_start" is allowed) in struct or union typ ("task_struct" or
+// "struct task_struct"). Types come from vmlinux DWARF/BTF or the dump's BTF.
+func (p *Program) MemberOffset(typ, member string) (uint64, error) {
+	return p.impl.memberOffset(typ, member)
+}
+
+// MemberSize returns the byte size of a member of a struct or union.
+func (p *Program) MemberSize(typ, member string) (uint64, error) {
+	return p.impl.memberSize(typ, member)
+}
+
+// TypeSize returns sizeof(typ).
+func (p *Program) TypeSize(typ string) (uint64, error) { return p.impl.typeSize(typ) }
+
+// HasMember reports whether struct typ has member (feature detection).
+func (p *Program) HasMember(typ, member string) bool {
+	_, err := p.impl.memberOffset(typ, member)
+	return err == nil
+}
+
+// PerCPUOffset returns __per_cpu_offset[cpu]; add it to a per-CPU symbol's address.
+func (p *Program) PerCPUOffset(cpu int) (uint64, error) { return p.impl.perCPUOffset(cpu) }
+
+// VMCOREINFO returns the value of a VMCOREINFO key ("OSRELEASE",
+// "SYMBOL(init_uts_ns)", "OFFSET(list_head.next)", ...).
+func (p *Program) VMCOREINFO(key string) (string, bool) { return p.impl.vmcoreinfo(key) }

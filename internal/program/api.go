@@ -1,5 +1,10 @@
 package program
 
+import (
+	"kdive/internal/symtab"
+	"kdive/internal/vmcoreinfo"
+)
+
 // The methods below are the facade's contract; their bodies forward to the
 // implementation in state.go.
 
@@ -40,3 +45,46 @@ func (p *Program) PerCPUOffset(cpu int) (uint64, error) { return p.impl.perCPUOf
 // VMCOREINFO returns the value of a VMCOREINFO key ("OSRELEASE",
 // "SYMBOL(init_uts_ns)", "OFFSET(list_head.next)", ...).
 func (p *Program) VMCOREINFO(key string) (string, bool) { return p.impl.vmcoreinfo(key) }
+
+// Symbols returns the symbol table: vmlinux (or kallsyms) plus the symbols
+// of every loaded module (Sym.Module set), loaded on first use.
+func (p *Program) Symbols() *symtab.Table { return p.impl.symbols() }
+
+// SymbolAt returns the symbol containing addr and the offset into it.
+func (p *Program) SymbolAt(addr uint64) (symtab.Sym, uint64, bool) {
+	return p.impl.symbols().ByAddr(addr)
+}
+
+// Modules returns the loaded modules (walk of the kernel's `modules` list).
+func (p *Program) Modules() ([]Module, error) { return p.impl.modules() }
+
+// Module is one loaded kernel module (struct module).
+type Module struct {
+	Addr    uint64 // struct module *
+	Name    string
+	Base    uint64 // core_layout.base
+	Size    uint64 // core_layout.size
+	NumSyms int
+}
+
+// Translate returns the physical address of a kernel virtual address.
+func (p *Program) Translate(vaddr uint64) (uint64, error) { return p.impl.translate(vaddr) }
+
+// Info describes where the program's knowledge comes from, for `help -v`.
+func (p *Program) Info() *SourceInfo { return &p.impl.src }
+
+// SourceInfo says which source each piece of knowledge came from.
+type SourceInfo struct {
+	DumpFormat  string // e.g. "kdump (zstd)", "ELF"
+	Symbols     string // "vmlinux ELF symbol table" / "kallsyms in the dump"
+	Types       string // "vmlinux .BTF section" / "BTF in the dump's memory (__start_BTF)"
+	KASLROffset uint64
+	PhysBase    uint64
+	PageOffset  uint64
+	Level5      bool
+	OSRelease   string
+	BuildID     string
+}
+
+// VmcoreInfo returns the parsed VMCOREINFO.
+func (p *Program) VmcoreInfo() *vmcoreinfo.Info { return p.impl.vmci }

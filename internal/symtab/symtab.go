@@ -1,0 +1,148 @@
+// Package symtab holds a kernel's symbols (vmlinux ELF symbols or the dump's
+// kallsyms, plus module symbols) with lookups by name and by address.
+package symtab
+
+import (
+	"sort"
+	"strings"
+)
+
+// Sym is one symbol.
+type Sym struct {
+	Name   string
+	Addr   uint64
+	Size   uint64 // 0 when unknown (kallsyms)
+	Type   byte   // nm-style type letter: T t D d B b R r A W ...
+	Module string // "" for vmlinux
+}
+
+// Table is a symbol table sorted by address.
+type Table struct {
+	syms   []Sym // sorted by Addr, then Name
+	byName map[string][]int32
+	Source string // "vmlinux ELF symbol table" or "kallsyms in the dump"
+}
+
+// New builds a table; syms is taken over and sorted.
+func New(syms []Sym, source string) *Table {
+	t := &Table{syms: syms, Source: source}
+	t.index()
+	return t
+}
+
+func (t *Table) index() {
+	sort.SliceStable(t.syms, func(i, j int) bool {
+		if t.syms[i].Addr != t.syms[j].Addr {
+			return t.syms[i].Addr < t.syms[j].Addr
+		}
+		return false
+	})
+	t.byName = make(map[string][]int32, len(t.syms))
+	for i := range t.syms {
+		n := t.syms[i].Name
+		t.byName[n] = append(t.byName[n], int32(i))
+	}
+}
+
+// Add merges more symbols (module symbols) into the table.
+func (t *Table) Add(syms []Sym) {
+	t.syms = append(t.syms, syms...)
+	t.index()
+}
+
+// Len returns the number of symbols.
+func (t *Table) Len() int { return len(t.syms) }
+
+// All returns the symbols sorted by address (do not modify).
+func (t *Table) All() []Sym { return t.syms }
+
+// Lookup returns the symbol of that name, preferring a global one from vmlinux.
+func (t *Table) Lookup(name string) (Sym, bool) {
+	idx := t.byName[name]
+	if len(idx) == 0 {
+		return Sym{}, false
+	}
+	best := t.syms[idx[0]]
+	for _, i := range idx[1:] {
+		s := t.syms[i]
+		if best.Module != "" && s.Module == "" || isLower(best.Type) && !isLower(s.Type) && (s.Module == "") == (best.Module == "") {
+			best = s
+		}
+	}
+	return best, true
+}
+
+// LookupAll returns every symbol of that name.
+func (t *Table) LookupAll(name string) []Sym {
+	var out []Sym
+	for _, i := range t.byName[name] {
+		out = append(out, t.syms[i])
+	}
+	return out
+}
+
+func isLower(c byte) bool { return c >= 'a' && c <= 'z' }
+
+// containing reports whether a symbol can "contain" an address after it:
+// absolute symbols and the per-CPU offsets do not describe kernel addresses.
+func containing(s *Sym) bool { return s.Type != 'A' && s.Type != 'a' }
+
+// ByAddr returns the symbol at or before addr and the offset of addr in it.
+// maxOff bounds how far past a symbol of unknown size an address may be.
+func (t *Table) ByAddr(addr uint64) (Sym, uint64, bool) {
+	i := sort.Search(len(t.syms), func(i int) bool { return t.syms[i].Addr > addr }) - 1
+	for ; i >= 0; i-- {
+		s := &t.syms[i]
+		if !containing(s) {
+			continue
+		}
+		// Among several symbols at one address prefer a global one
+		// that is not a section marker.
+		j := i
+		for j > 0 && t.syms[j-1].Addr == s.Addr {
+			j--
+			if better(&t.syms[j], &t.syms[i]) {
+				i = j
+			}
+		}
+		s = &t.syms[i]
+		if s.Size != 0 && addr-s.Addr >= s.Size {
+			// Past the end of a sized symbol: still report it like crash does
+			// when nothing else follows closely.
+		}
+		return *s, addr - s.Addr, true
+	}
+	return Sym{}, 0, false
+}
+
+func better(a, b *Sym) bool {
+	if !containing(a) {
+		return false
+	}
+	if !containing(b) {
+		return true
+	}
+	return !isLower(a.Type) && isLower(b.Type)
+}
+
+// Search returns symbols whose name contains sub.
+func (t *Table) Search(sub string) []Sym {
+	var out []Sym
+	for _, s := range t.syms {
+		if strings.Contains(s.Name, sub) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Module returns a module's symbols, sorted by address.
+func (t *Table) Module(mod string) []Sym {
+	var out []Sym
+	for _, s := range t.syms {
+		if s.Module == mod {
+			out = append(out, s)
+		}
+	}
+	return out
+}

@@ -1,0 +1,214 @@
+package commands
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Version is kdive's version, shown by `help`; the main package sets it.
+var Version = "dev"
+
+// ErrQuit is returned by the q and exit commands: the session ends.
+var ErrQuit = errors.New("quit")
+
+// helpColumns is the number of columns of the `help` command list
+// (crash defs.h: HELP_COLUMNS).
+const helpColumns = 5
+
+func init() {
+	Register(&Command{
+		Name:      "help",
+		Aliases:   []string{"man", "?"},
+		Summary:   "get help",
+		Usage:     "[command | all | input | output]",
+		NoProgram: true,
+		Help: `  When entered with no argument, a list of all currently available kdive
+  commands is shown.  If a command name is entered, a more complete
+  description of the command is displayed.  "help input" and "help output"
+  describe the command line input and output options, and "help all"
+  displays every help page.`,
+		Run: runHelp,
+	})
+	Register(&Command{
+		Name:      "q",
+		Aliases:   []string{"quit"},
+		Summary:   "exit this session",
+		Usage:     " ",
+		NoProgram: true,
+		Help: `  Bail out of the current kdive session.
+
+NOTE
+  This command is equivalent to the "exit" command.`,
+		Run: func(*Env, []string) error { return ErrQuit },
+	})
+	Register(&Command{
+		Name:      "exit",
+		Summary:   "exit this session",
+		Usage:     " ",
+		NoProgram: true,
+		Help: `  Bail out of the current kdive session.
+
+NOTE
+  This command is equivalent to the "q" command.`,
+		Run: func(*Env, []string) error { return ErrQuit },
+	})
+}
+
+func runHelp(env *Env, args []string) error {
+	w := env.Out
+	if len(args) == 0 {
+		HelpScreen(w)
+		return nil
+	}
+	for _, a := range args {
+		if strings.HasPrefix(a, "-") {
+			return fmt.Errorf("invalid option: %s", a)
+		}
+	}
+	for _, a := range args {
+		HelpTopic(w, a)
+	}
+	return nil
+}
+
+// helpNames lists every command once, by its main name, sorted, with "q"
+// last as crash does (help.c: sort_command_name).
+func helpNames() []string {
+	var names []string
+	hasQ := false
+	for _, c := range All() {
+		if c.Name == "q" {
+			hasQ = true
+			continue
+		}
+		names = append(names, c.Name)
+	}
+	if hasQ {
+		names = append(names, "q")
+	}
+	return names
+}
+
+// HelpScreen writes the command list in columns, as crash's
+// display_help_screen does: names go down the columns, 15 characters wide.
+func HelpScreen(w io.Writer) {
+	names := helpNames()
+	n := len(names)
+	rows := (n + helpColumns - 1) / helpColumns
+	fmt.Fprintf(w, "\n")
+	for i := 0; i < rows; i++ {
+		var b strings.Builder
+		for j := 0; j < helpColumns; j++ {
+			k := i + j*rows
+			if k >= n {
+				break
+			}
+			fmt.Fprintf(&b, "%-15s", names[k])
+		}
+		fmt.Fprintf(w, "%s\n", strings.TrimRight(b.String(), " "))
+	}
+	fmt.Fprintf(w, "\nkdive version: %s\n", Version)
+	fmt.Fprintf(w, "For help on any command above, enter \"help <command>\".\n")
+	fmt.Fprintf(w, "For help on input options, enter \"help input\".\n")
+	fmt.Fprintf(w, "For help on output options, enter \"help output\".\n\n")
+}
+
+// HelpTopic writes the help page of a command, or of "input", "output"
+// or "all". The page layout is crash's (help.c: cmd_usage): NAME,
+// SYNOPSIS and DESCRIPTION.
+func HelpTopic(w io.Writer, topic string) {
+	switch topic {
+	case "input":
+		io.WriteString(w, inputHelp)
+		return
+	case "output":
+		io.WriteString(w, outputHelp)
+		return
+	case "all":
+		io.WriteString(w, inputHelp)
+		io.WriteString(w, outputHelp)
+		for _, name := range helpNames() {
+			HelpTopic(w, name)
+		}
+		return
+	}
+	c := Lookup(topic)
+	if c == nil {
+		fmt.Fprintf(w, "No help data for \"%s\" is available.\n", topic)
+		return
+	}
+	if c.Help == "" && c.Usage == "" && c.Summary == "" {
+		fmt.Fprintf(w, "No help data for the \"%s\" command is available.\n", c.Name)
+		return
+	}
+	fmt.Fprintf(w, "\nNAME\n  %s - %s\n", c.Name, c.Summary)
+	usage := strings.TrimSpace(c.Usage)
+	// A Usage may start with the command name or not.
+	if usage == c.Name || strings.HasPrefix(usage, c.Name+" ") {
+		usage = strings.TrimSpace(usage[len(c.Name):])
+	}
+	fmt.Fprintf(w, "\nSYNOPSIS\n  %s\n", strings.TrimSpace(c.Name+" "+usage))
+	if len(c.Aliases) > 0 {
+		fmt.Fprintf(w, "\nALIASES\n  %s\n", strings.Join(c.Aliases, " "))
+	}
+	fmt.Fprintf(w, "\nDESCRIPTION\n")
+	if h := strings.Trim(c.Help, "\n"); h != "" {
+		fmt.Fprintf(w, "%s\n", h)
+	} else {
+		fmt.Fprintf(w, "  %s\n", c.Summary)
+	}
+	fmt.Fprintf(w, "\n")
+}
+
+const inputHelp = `
+Interactive kdive commands are read with a line editor that keeps a command
+history (saved in ~/.kdive_history) and an emacs-style editing mode; the
+up- and down-arrow keys (or CTRL-p and CTRL-n) recycle previous commands,
+and CTRL-r searches them.  A previously run command can be re-executed:
+
+  1. To re-execute the last command, enter "r" alone, or "!!".
+  2. Enter "r" followed by the number identifying the desired command
+     (as listed by "h"), or "!" followed by that number.
+  3. Enter "r" followed by a uniquely-identifying set of characters from
+     the beginning of the desired command string.
+
+Enter "h" to list the commands entered so far.  CTRL-c cancels the line
+being typed; while a command runs it interrupts the command at its next
+line of output.  CTRL-d on an empty line, "q", "quit" or "exit" leave.
+
+A set of kdive commands may be entered into a regular file that can be used
+as input, using standard command line syntax:
+
+  kdive> < inputfile
+
+An input file may be also be run from the kdive command line using the -i
+option, or commands given with -c (repeatable), or piped into kdive:
+
+  $ kdive -i inputfile vmcore
+  $ kdive -c "sys" -c "bt -a" vmcore
+  $ echo "log" | kdive -s vmcore
+
+Lines that start with "#" or "//" are comments.  Arguments may be quoted
+with '...' or "..."; an argument that starts with "(" runs to the matching
+")" and is passed on with its parentheses.
+
+`
+
+const outputHelp = `
+By default, kdive command output is sent to the standard output.  It may be
+sent elsewhere with the usual shell conventions:
+
+  kdive> log > file        write the output to file
+  kdive> log >> file       append the output to file
+  kdive> log | grep oom    pipe the output through a shell command line
+
+A "|" or ">" inside quotes or parentheses is not a pipe or redirection, nor
+is the ">" of a "->".  A line that starts with "!" runs the rest of the line
+as a shell command; "!" alone starts an interactive shell.
+
+Errors are written to the standard error, one line each, in the form
+"command: message".
+
+`

@@ -345,6 +345,14 @@ func strerror(err error) string {
 	return strings.ToUpper(msg[:1]) + msg[1:]
 }
 
+// RunUncounted runs a command line whose failure is reported but not
+// counted (the `sys` that kdive runs at startup, as crash does).
+func (s *Session) RunUncounted(line string) {
+	n := s.failures
+	s.RunLine(line)
+	s.failures = n
+}
+
 // RunScript runs the command lines read from r, one per line, skipping
 // blank lines and comments. It returns ErrQuit if a line asked to quit,
 // nil at the end of r. Failures are reported and counted, and the next

@@ -1,0 +1,374 @@
+package main
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+
+	"kdive/internal/commands"
+	"kdive/internal/program"
+)
+
+func TestParseArgs(t *testing.T) {
+	tests := []struct {
+		args []string
+		want options
+	}{
+		{[]string{"vmlinux", "vmcore"}, options{files: []string{"vmlinux", "vmcore"}}},
+		{[]string{"-s", "vmcore"}, options{silent: true, files: []string{"vmcore"}}},
+		{[]string{"vmcore", "-s"}, options{silent: true, files: []string{"vmcore"}}},
+		{[]string{"-c", "sys", "-c", "bt -a", "vmcore"},
+			options{cmds: []string{"sys", "bt -a"}, files: []string{"vmcore"}}},
+		{[]string{"-csys", "-sc", "log", "vmcore"},
+			options{silent: true, cmds: []string{"sys", "log"}, files: []string{"vmcore"}}},
+		{[]string{"-i", "f", "vmcore"}, options{inputFile: "f", files: []string{"vmcore"}}},
+		{[]string{"-si", "f", "vmcore"}, options{silent: true, inputFile: "f", files: []string{"vmcore"}}},
+		{[]string{"--zero_excluded", "--force", "x"},
+			options{zeroExcluded: true, force: true, files: []string{"x"}}},
+		{[]string{"--zero-excluded", "x"}, options{zeroExcluded: true, files: []string{"x"}}},
+		{[]string{"-h"}, options{help: true}},
+		{[]string{"-h", "bt"}, options{help: true, helpTopic: "bt"}},
+		{[]string{"--help", "bt"}, options{help: true, helpTopic: "bt"}},
+		{[]string{"--help=input"}, options{help: true, helpTopic: "input"}},
+		{[]string{"-v"}, options{version: true}},
+		{[]string{"--version"}, options{version: true}},
+		{[]string{"--", "-s"}, options{files: []string{"-s"}}},
+	}
+	for _, tt := range tests {
+		got, err := parseArgs(tt.args)
+		if err != nil {
+			t.Errorf("parseArgs(%q): %v", tt.args, err)
+			continue
+		}
+		if !reflect.DeepEqual(*got, tt.want) {
+			t.Errorf("parseArgs(%q) = %+v, want %+v", tt.args, *got, tt.want)
+		}
+	}
+	for _, bad := range [][]string{{"-x"}, {"--bogus"}, {"-c"}, {"-i"}, {"--force=1"}} {
+		if _, err := parseArgs(bad); err == nil {
+			t.Errorf("parseArgs(%q): no error", bad)
+		}
+	}
+}
+
+func elfHeader(typ uint16) []byte {
+	b := make([]byte, 64)
+	copy(b, "\x7fELF")
+	b[4] = 2 // ELFCLASS64
+	b[5] = 1 // little-endian
+	b[6] = 1
+	binary.LittleEndian.PutUint16(b[16:], typ)
+	binary.LittleEndian.PutUint16(b[18:], 62) // EM_X86_64
+	return b
+}
+
+func TestClassifyHeader(t *testing.T) {
+	be := elfHeader(0)
+	be[5] = 2
+	binary.BigEndian.PutUint16(be[16:], 4)
+	tests := []struct {
+		b    []byte
+		want fileKind
+	}{
+		{elfHeader(4), kindDump},
+		{elfHeader(2), kindVmlinux},
+		{elfHeader(3), kindVmlinux},
+		{elfHeader(1), kindUnknown}, // ET_REL: a module
+		{be, kindDump},
+		{append([]byte("KDUMP   "), make([]byte, 56)...), kindDump},
+		{append([]byte("makedumpfile"), make([]byte, 52)...), kindDump},
+		{[]byte("hello"), kindUnknown},
+		{nil, kindUnknown},
+	}
+	for i, tt := range tests {
+		if got := classifyHeader(tt.b); got != tt.want {
+			t.Errorf("%d: classifyHeader = %v, want %v", i, got, tt.want)
+		}
+	}
+}
+
+// fixture makes a fake dump and a fake vmlinux (headers only).
+func fixture(t *testing.T) (dir, vmlinux, dump string) {
+	dir = t.TempDir()
+	vmlinux = filepath.Join(dir, "vmlinux")
+	dump = filepath.Join(dir, "vmcore")
+	os.WriteFile(vmlinux, elfHeader(2), 0o644)
+	os.WriteFile(dump, elfHeader(4), 0o644)
+	return
+}
+
+var registerOnce sync.Once
+
+func registerFakes() {
+	registerOnce.Do(func() {
+		commands.Register(&commands.Command{
+			Name: "zzok", Summary: "succeed",
+			Run: func(env *commands.Env, args []string) error {
+				fmt.Fprintf(env.Out, "ok %s\n", strings.Join(args, ","))
+				return nil
+			},
+		})
+		commands.Register(&commands.Command{
+			Name: "zzfail", Summary: "fail",
+			Run: func(env *commands.Env, args []string) error {
+				return errors.New("it failed")
+			},
+		})
+		commands.Register(&commands.Command{
+			Name: "zzpanic", Summary: "panic",
+			Run: func(env *commands.Env, args []string) error {
+				var p *program.Program
+				_ = p.VmlinuxPath // nil dereference
+				return nil
+			},
+		})
+		commands.Register(&commands.Command{
+			Name: "zzlots", Summary: "lots of output",
+			Run: func(env *commands.Env, args []string) error {
+				for i := 0; i < 1_000_000; i++ {
+					fmt.Fprintf(env.Out, "line %d\n", i)
+				}
+				return nil
+			},
+		})
+	})
+}
+
+// runFake runs kdive in-process with a fake program.Open.
+func runFake(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string, opened []string) {
+	t.Helper()
+	registerFakes()
+	saved := openProgram
+	defer func() { openProgram = saved }()
+	openProgram = func(vmlinux, dump string, o program.OpenOptions) (*program.Program, error) {
+		opened = []string{vmlinux, dump}
+		if o.Warn != nil {
+			o.Warn("fake program")
+		}
+		return &program.Program{VmlinuxPath: vmlinux}, nil
+	}
+	var out, errb bytes.Buffer
+	code = run(args, strings.NewReader(stdin), &out, &errb)
+	return code, out.String(), errb.String(), opened
+}
+
+func TestFilesEitherOrder(t *testing.T) {
+	_, vmlinux, dump := fixture(t)
+	for _, args := range [][]string{{vmlinux, dump}, {dump, vmlinux}} {
+		code, _, _, opened := runFake(t, "", append([]string{"-s"}, args...)...)
+		if code != 0 || !reflect.DeepEqual(opened, []string{vmlinux, dump}) {
+			t.Errorf("%q: code %d, opened %q", args, code, opened)
+		}
+	}
+	code, _, _, opened := runFake(t, "", "-s", dump)
+	if code != 0 || !reflect.DeepEqual(opened, []string{"", dump}) {
+		t.Errorf("dump alone: code %d, opened %q", code, opened)
+	}
+}
+
+func TestBadFiles(t *testing.T) {
+	dir, vmlinux, dump := fixture(t)
+	text := filepath.Join(dir, "text")
+	os.WriteFile(text, []byte("hello\n"), 0o644)
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"/nonexistent/vmcore"}, "kdive: /nonexistent/vmcore: No such file or directory\n"},
+		{[]string{dump, "/nonexistent/vmlinux"}, "kdive: /nonexistent/vmlinux: No such file or directory\n"},
+		{[]string{dir}, "kdive: " + dir + ": not a supported file format\n"},
+		{[]string{text}, "kdive: " + text + ": not a supported file format\n"},
+		{[]string{dump, dump}, "kdive: too many dumpfile arguments\n"},
+		{[]string{vmlinux, vmlinux, dump}, "kdive: too many namelist arguments\n"},
+		{[]string{"-i", "/nonexistent/cmds", dump}, "kdive: /nonexistent/cmds: No such file or directory\n"},
+	}
+	for _, tt := range tests {
+		code, _, stderr, opened := runFake(t, "", tt.args...)
+		if code != 1 || stderr != tt.want || opened != nil {
+			t.Errorf("%q: code %d, stderr %q, opened %q", tt.args, code, stderr, opened)
+		}
+	}
+}
+
+func TestBatchExitStatus(t *testing.T) {
+	_, _, dump := fixture(t)
+	tests := []struct {
+		name     string
+		stdin    string
+		args     []string
+		code     int
+		stdout   string
+		errLines int
+	}{
+		{"stdin ok", "zzok 1\n# comment\n\nzzok 2\n", nil, 0, "ok 1\nok 2\n", 0},
+		{"stdin fail", "zzok 1\nzzfail\nzzok 2\n", nil, 1, "ok 1\nok 2\n", 1},
+		{"stdin panic", "zzpanic\nzzok 2\n", nil, 1, "ok 2\n", 1},
+		{"stdin unknown", "nosuch\nzzok 2\n", nil, 1, "ok 2\n", 1},
+		{"stdin quit", "zzok 1\nq\nzzfail\n", nil, 0, "ok 1\n", 0},
+		{"-c ok", "", []string{"-c", "zzok a", "-c", "zzok b"}, 0, "ok a\nok b\n", 0},
+		{"-c fail", "", []string{"-c", "zzfail", "-c", "zzok b"}, 1, "ok b\n", 1},
+		{"-c lots | head", "", []string{"-c", "zzlots | head -2", "-c", "zzok b"}, 0, "line 0\nline 1\nok b\n", 0},
+		{"-c ignores stdin", "zzok stdin\n", []string{"-c", "zzok c"}, 0, "ok c\n", 0},
+	}
+	for _, tt := range tests {
+		args := append([]string{"-s"}, tt.args...)
+		args = append(args, dump)
+		code, stdout, stderr, _ := runFake(t, tt.stdin, args...)
+		nerr := strings.Count(stderr, "\n")
+		// The fake program's warning is one line of stderr.
+		if stderr != "" && strings.HasPrefix(stderr, "WARNING: fake program\n") {
+			nerr--
+		}
+		if code != tt.code || stdout != tt.stdout || nerr != tt.errLines {
+			t.Errorf("%s: code %d, stdout %q, stderr %q", tt.name, code, stdout, stderr)
+		}
+	}
+}
+
+func TestInputFileThenStdin(t *testing.T) {
+	dir, _, dump := fixture(t)
+	f := filepath.Join(dir, "cmds")
+	os.WriteFile(f, []byte("zzok file\n"), 0o644)
+	// Like crash, -i runs the file and then goes on with stdin.
+	code, stdout, _, _ := runFake(t, "zzok stdin\n", "-s", "-i", f, dump)
+	if code != 0 || stdout != "ok file\nok stdin\n" {
+		t.Errorf("code %d, stdout %q", code, stdout)
+	}
+	// A file ending with quit ends the session there.
+	os.WriteFile(f, []byte("zzfail\nzzok file\nquit\n"), 0o644)
+	code, stdout, _, _ = runFake(t, "zzok stdin\n", "-s", "-i", f, dump)
+	if code != 1 || stdout != "ok file\n" {
+		t.Errorf("quit: code %d, stdout %q", code, stdout)
+	}
+}
+
+func TestBannerAndEcho(t *testing.T) {
+	_, _, dump := fixture(t)
+	code, stdout, stderr, _ := runFake(t, "zzok 1\n", dump)
+	if code != 0 {
+		t.Fatalf("code %d, stderr %q", code, stderr)
+	}
+	if !strings.HasPrefix(stdout, "\nkdive ") || !strings.HasSuffix(stdout, "kdive> zzok 1\nok 1\n") {
+		t.Errorf("stdout = %q", stdout)
+	}
+	if !strings.Contains(stderr, "WARNING: fake program\n") {
+		t.Errorf("stderr = %q", stderr)
+	}
+}
+
+// corpus returns a real vmlinux and dump of the rig's corpus, if built.
+func corpus(t *testing.T) (vmlinux, dump string) {
+	t.Helper()
+	root := os.Getenv("KDIVE_CACHE")
+	if root == "" {
+		home, _ := os.UserHomeDir()
+		root = filepath.Join(home, ".cache", "kdive")
+	}
+	dir := filepath.Join(root, "corpus")
+	vmlinux = filepath.Join(dir, "vmlinux")
+	for _, d := range []string{"oops-proc/vmcore.lzo", "oops-proc/vmcore.elf", "sysrq/vmcore.lzo", "sysrq/vmcore.elf"} {
+		if _, err := os.Stat(filepath.Join(dir, d)); err == nil {
+			dump = filepath.Join(dir, d)
+			break
+		}
+	}
+	if dump == "" {
+		if os.Getenv("KDIVE_REQUIRE_CORPUS") != "" {
+			t.Fatalf("no dump corpus at %s", dir)
+		}
+		t.Skipf("no dump corpus at %s (make corpus builds it)", dir)
+	}
+	if _, err := os.Stat(vmlinux); err != nil {
+		vmlinux = ""
+	}
+	return vmlinux, dump
+}
+
+func buildKdive(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "kdive")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func runBin(t *testing.T, bin, stdin string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &ee):
+		code = ee.ExitCode()
+	default:
+		t.Fatalf("%s: %v", bin, err)
+	}
+	return code, out.String(), errb.String()
+}
+
+// TestBinary runs the built kdive on what needs no dump.
+func TestBinary(t *testing.T) {
+	bin := buildKdive(t)
+	if code, out, _ := runBin(t, bin, "", "--help"); code != 0 || !strings.Contains(out, "USAGE:") {
+		t.Errorf("--help: code %d, out %q", code, out)
+	}
+	if code, out, _ := runBin(t, bin, "", "-v"); code != 0 || !strings.HasPrefix(out, "kdive ") {
+		t.Errorf("-v: code %d, out %q", code, out)
+	}
+	if code, out, _ := runBin(t, bin, "", "-h", "help"); code != 0 || !strings.Contains(out, "NAME\n  help - get help") {
+		t.Errorf("-h help: code %d, out %q", code, out)
+	}
+	code, out, errs := runBin(t, bin, "", "/nonexistent/vmcore")
+	if code != 1 || out != "" || errs != "kdive: /nonexistent/vmcore: No such file or directory\n" {
+		t.Errorf("missing dump: code %d, stdout %q, stderr %q", code, out, errs)
+	}
+}
+
+// TestBinaryWithDump runs the built kdive on a real dump of the corpus.
+func TestBinaryWithDump(t *testing.T) {
+	vmlinux, dump := corpus(t)
+	if _, err := program.Open(vmlinux, dump, program.OpenOptions{}); err != nil {
+		if strings.Contains(err.Error(), "not implemented") {
+			t.Skipf("program.Open: %v", err)
+		}
+	}
+	bin := buildKdive(t)
+	args := []string{"-s", "-c", "help", "-c", "help help | grep -c NAME", "-c", "nosuchcommand"}
+	if vmlinux != "" {
+		args = append(args, vmlinux)
+	}
+	args = append(args, dump)
+	code, out, errs := runBin(t, bin, "", args...)
+	if code != 1 {
+		t.Errorf("exit status %d, want 1 (one command failed); stderr %q", code, errs)
+	}
+	if !strings.Contains(out, "For help on any command above") || !strings.HasSuffix(out, "\n1\n") {
+		t.Errorf("stdout = %q", out)
+	}
+	if !strings.HasSuffix(errs, "kdive: command not found: nosuchcommand\n") {
+		t.Errorf("stderr = %q", errs)
+	}
+
+	// The same commands from stdin, plus quit.
+	code, out, errs = runBin(t, bin, "help\n# comment\nq\nnosuchcommand\n", args[7:]...)
+	if code != 0 || !strings.Contains(out, "kdive> help\n") {
+		t.Errorf("stdin: code %d, stdout %q, stderr %q", code, out, errs)
+	}
+}

@@ -56,7 +56,7 @@ func TestRingSimple(t *testing.T) {
 // A block that does not fit before the end of the data ring is stored at
 // its start; the record whose data it overwrote must not be returned.
 func TestRingWrap(t *testing.T) {
-	rb := newRing(3, 7) // 8 descriptors, 128-byte text ring
+	rb := newRing(3, 7)                                               // 8 descriptors, 128-byte text ring
 	a := rb.add(strings.Repeat("a", 20), 1, 6, StateFinalized, false) // lpos 0..32
 	b := rb.add(strings.Repeat("b", 20), 2, 6, StateFinalized, false) // 32..64
 	rb.add(strings.Repeat("c", 20), 3, 6, StateFinalized, false)      // 64..96

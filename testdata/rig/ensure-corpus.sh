@@ -1,0 +1,415 @@
+#!/usr/bin/env bash
+# ensure-corpus.sh: build (once) kdive's corpus of real Linux crash dumps.
+#
+# Run as root on Debian 12. Idempotent: when the corpus for the current rig
+# inputs exists and is complete, it only prints its path. The corpus path is
+# always the last line on stdout; progress goes to stderr.
+#
+# Environment:
+#   KDIVE_CACHE         cache root (default $HOME/.cache/kdive)
+#   RIG_SCENARIOS       space-separated subset of scenarios (default: all);
+#                       a subset builds into corpus-<hash>-partial, never the
+#                       real corpus
+#   RIG_BOOT_TIMEOUT    seconds one QEMU boot may take (default 600)
+#   KDIVE_KEEP_OLD_CORPORA=1  keep corpus-* directories of older rig inputs
+# See README.md beside this file.
+set -euo pipefail
+shopt -s nullglob
+
+RIG_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+CACHE=${KDIVE_CACHE:-$HOME/.cache/kdive}
+ALL_SCENARIOS=(sysrq oops-proc oops-wq bugon)
+# Per-scenario files (keep in sync with internal/testcorpus.Formats and README.md).
+KDUMP_FILES=(vmcore.elf vmcore.flat vmcore.lzo vmcore.zlib vmcore.filtered.elf console.log truth.txt)
+QEMU_FILES=(qemu.elf qemu.kdump qemu-console.log qemu-truth.txt)
+BOOT_TIMEOUT=${RIG_BOOT_TIMEOUT:-600}
+GUEST_MEM=512
+CRASHKERNEL=192M
+
+T0=$(date +%s)
+log() { echo "[rig +$(($(date +%s) - T0))s] $*" >&2; }
+fail() {
+	echo "ensure-corpus: FAILED: $*" >&2
+	exit 1
+}
+
+# ---------------------------------------------------------------- inputs hash
+inputs_hash() {
+	(
+		cd "$RIG_DIR"
+		find . -type f \( -name '*.sh' -o -name '*.c' -o -name '*.h' -o -name Makefile \
+			-o -name kernel-version -o -path './guest/*' \) ! -name '*.mod.c' -print0 |
+			LC_ALL=C sort -z | xargs -0 sha256sum
+	) | sha256sum | cut -c1-16
+}
+
+# corpus_complete DIR: MANIFEST present and every file in it has its size.
+corpus_complete() {
+	local dir=$1 size path
+	[ -f "$dir/MANIFEST" ] || return 1
+	while read -r size path; do
+		[ -e "$dir/$path" ] || return 1
+		[ "$(stat -L -c %s "$dir/$path")" = "$size" ] || return 1
+	done <"$dir/MANIFEST"
+	return 0
+}
+
+HASH=$(inputs_hash)
+SCENARIOS=(${RIG_SCENARIOS:-${ALL_SCENARIOS[*]}})
+SUFFIX=""
+[ "${SCENARIOS[*]}" = "${ALL_SCENARIOS[*]}" ] || SUFFIX=-partial
+CORPUS=$CACHE/corpus-$HASH$SUFFIX
+
+if corpus_complete "$CORPUS"; then
+	if [ -z "$SUFFIX" ] && [ "$(readlink "$CACHE/corpus" 2>/dev/null)" != "corpus-$HASH" ]; then
+		ln -sfn "corpus-$HASH" "$CACHE/corpus.new" && mv -T "$CACHE/corpus.new" "$CACHE/corpus"
+	fi
+	echo "$CORPUS"
+	exit 0
+fi
+
+[ "$(id -u)" = 0 ] || fail "must run as root (apt-get, mknod, module build)"
+mkdir -p "$CACHE"
+exec 9>"$CACHE/.lock"
+log "waiting for the cache lock $CACHE/.lock"
+flock 9
+# Someone else may have built it while we waited.
+if corpus_complete "$CORPUS"; then
+	echo "$CORPUS"
+	exit 0
+fi
+log "building corpus $CORPUS (scenarios: ${SCENARIOS[*]})"
+
+# ---------------------------------------------------------------- packages
+PINNED=$(tr -d ' \n' <"$RIG_DIR/kernel-version")
+APT_UPDATED=0
+apt_update() {
+	if [ $APT_UPDATED = 0 ]; then
+		log "apt-get update"
+		apt-get update -qq >&2 || fail "apt-get update"
+		APT_UPDATED=1
+	fi
+}
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+available() { apt-cache show --no-all-versions "$1" >/dev/null 2>&1; }
+
+KVER=$PINNED
+if ! installed "linux-image-$KVER-unsigned" && ! installed "linux-image-$KVER"; then
+	apt_update
+	if ! available "linux-image-$KVER-unsigned" || ! available "linux-image-$KVER-dbg"; then
+		NEWEST=$(apt-cache pkgnames linux-image-6.1. |
+			grep -E '^linux-image-6\.1\.[0-9]+-[0-9]+-cloud-amd64-unsigned$' |
+			sed -e 's/^linux-image-//' -e 's/-unsigned$//' | sort -V | tail -1)
+		[ -n "$NEWEST" ] || fail "the registry has neither linux-image-$KVER-unsigned nor any linux-image-6.1.*-cloud-amd64-unsigned"
+		log "linux-image-$KVER-unsigned is not in the registry; falling back to $NEWEST"
+		KVER=$NEWEST
+	fi
+fi
+
+PKGS=(qemu-system-x86 kexec-tools makedumpfile busybox-static cpio gzip gcc make binutils
+	coreutils util-linux "linux-headers-$KVER")
+installed "linux-image-$KVER" || PKGS+=("linux-image-$KVER-unsigned")
+MISSING=()
+for p in "${PKGS[@]}"; do installed "$p" || MISSING+=("$p"); done
+if [ ${#MISSING[@]} -gt 0 ]; then
+	apt_update
+	log "installing ${MISSING[*]}"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${MISSING[@]}" >&2 ||
+		fail "apt-get install ${MISSING[*]}"
+fi
+VMLINUZ=/boot/vmlinuz-$KVER
+MODROOT=/lib/modules/$KVER/kernel
+HEADERS=/usr/src/linux-headers-$KVER
+for f in "$VMLINUZ" "$MODROOT" "$HEADERS/Makefile" /usr/sbin/kexec /usr/bin/makedumpfile /bin/busybox; do
+	[ -e "$f" ] || fail "missing $f after installing packages"
+done
+
+# ---------------------------------------------------------------- debug info
+DEBS=$CACHE/debs
+DBG=$CACHE/dbg-$KVER
+mkdir -p "$DEBS"
+DBGDEB=("$DEBS"/linux-image-"$KVER"-dbg_*.deb)
+if [ ${#DBGDEB[@]} = 0 ]; then
+	apt_update
+	log "apt-get download linux-image-$KVER-dbg (~280 MB)"
+	rm -rf "$DEBS/partial" && mkdir -p "$DEBS/partial"
+	(cd "$DEBS/partial" && apt-get download "linux-image-$KVER-dbg" >&2 2> >(grep -v unsandboxed >&2)) ||
+		fail "apt-get download linux-image-$KVER-dbg"
+	mv "$DEBS"/partial/*.deb "$DEBS/" && rmdir "$DEBS/partial"
+	DBGDEB=("$DEBS"/linux-image-"$KVER"-dbg_*.deb)
+fi
+DBGVMLINUX=$DBG/usr/lib/debug/boot/vmlinux-$KVER
+DBGMOD=$DBG/usr/lib/debug/lib/modules/$KVER/kernel
+if [ ! -f "$DBG/.complete" ]; then
+	log "dpkg-deb -x ${DBGDEB[-1]##*/}"
+	rm -rf "$DBG" "$DBG.tmp"
+	dpkg-deb -x "${DBGDEB[-1]}" "$DBG.tmp" || fail "dpkg-deb -x ${DBGDEB[-1]}"
+	mv "$DBG.tmp" "$DBG"
+	touch "$DBG/.complete"
+fi
+[ -f "$DBGVMLINUX" ] || fail "no $DBGVMLINUX in ${DBGDEB[-1]}"
+
+# ---------------------------------------------------------------- build dir
+BUILD=$CACHE/build-$HASH$SUFFIX
+WORK=$CORPUS.tmp
+rm -rf "$BUILD" "$WORK"
+mkdir -p "$BUILD" "$WORK"
+cleanup() {
+	# Disk images are big and never part of the corpus.
+	rm -f "$BUILD"/*/vd?.img "$BUILD"/*/qmp.in "$BUILD"/*/qmp.out 2>/dev/null || true
+	if [ -n "${QEMU_PID:-}" ]; then kill "$QEMU_PID" 2>/dev/null || true; fi
+}
+trap cleanup EXIT
+
+# ---------------------------------------------------------------- test module
+log "building module kdive_rig.ko against $HEADERS"
+cp -r "$RIG_DIR/module" "$BUILD/module"
+make -C "$HEADERS" M="$BUILD/module" modules >"$BUILD/module-build.log" 2>&1 ||
+	{ tail -30 "$BUILD/module-build.log" >&2; fail "module build"; }
+RIGKO=$BUILD/module/kdive_rig.ko
+
+# ---------------------------------------------------------------- initramfs
+# Module name -> path under $MODROOT (the same path under $DBGMOD has its debug info).
+declare -A MODPATH=(
+	[virtio]=drivers/virtio/virtio.ko
+	[virtio_ring]=drivers/virtio/virtio_ring.ko
+	[virtio_pci_legacy_dev]=drivers/virtio/virtio_pci_legacy_dev.ko
+	[virtio_pci_modern_dev]=drivers/virtio/virtio_pci_modern_dev.ko
+	[virtio_pci]=drivers/virtio/virtio_pci.ko
+	[virtio_blk]=drivers/block/virtio_blk.ko
+	[qemu_fw_cfg]=drivers/firmware/qemu_fw_cfg.ko
+	[dummy]=drivers/net/dummy.ko
+)
+log "building the initramfs"
+IR=$BUILD/initramfs
+mkdir -p "$IR"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,boot,etc,root} "$IR/lib/modules/$KVER"
+cp /bin/busybox "$IR/bin/busybox"
+for applet in $(/bin/busybox --list); do
+	[ -e "$IR/bin/$applet" ] || ln -s busybox "$IR/bin/$applet"
+done
+cp /usr/sbin/kexec "$IR/usr/sbin/kexec"
+cp /usr/bin/makedumpfile "$IR/usr/bin/makedumpfile"
+for lib in $(ldd /usr/sbin/kexec /usr/bin/makedumpfile | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// && $1 !~ /:$/ {print $1}' | sort -u); do
+	mkdir -p "$IR$(dirname "$lib")"
+	cp -L "$lib" "$IR$lib"
+done
+for m in "${!MODPATH[@]}"; do
+	[ -f "$MODROOT/${MODPATH[$m]}" ] || fail "missing module $MODROOT/${MODPATH[$m]}"
+	cp "$MODROOT/${MODPATH[$m]}" "$IR/lib/modules/$KVER/$m.ko"
+done
+cp "$RIGKO" "$IR/lib/modules/$KVER/kdive_rig.ko"
+cp "$RIG_DIR/guest/init" "$IR/init"
+cp "$RIG_DIR/guest/holder.sh" "$IR/holder.sh"
+chmod 755 "$IR/init" "$IR/holder.sh"
+mknod -m 600 "$IR/dev/console" c 5 1
+mknod -m 666 "$IR/dev/null" c 1 3
+(cd "$IR" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) | gzip -6 >"$BUILD/inner.cpio.gz"
+# The first kernel's initramfs also carries the kernel and the initramfs
+# itself (for kexec -p): a second archive appended after 4-byte alignment.
+mkdir -p "$BUILD/extra/boot"
+cp "$VMLINUZ" "$BUILD/extra/boot/vmlinuz"
+cp "$BUILD/inner.cpio.gz" "$BUILD/extra/boot/initrd.img"
+{
+	cat "$BUILD/inner.cpio.gz"
+	pad=$(((4 - $(stat -c %s "$BUILD/inner.cpio.gz") % 4) % 4))
+	head -c "$pad" /dev/zero
+	(cd "$BUILD/extra" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0)
+} >"$BUILD/initrd.img"
+rm -rf "$BUILD/extra"
+log "initramfs: $(stat -c %s "$BUILD/initrd.img") bytes"
+
+# ---------------------------------------------------------------- helpers
+# elf_extent FILE: largest offset+filesz over the ELF header's program headers.
+elf_extent() {
+	local max=0 end
+	while read -r type off va pa fsz rest; do
+		case "$type" in LOAD | NOTE) ;; *) continue ;; esac
+		end=$((off + fsz))
+		[ $end -gt $max ] && max=$end
+	done < <(readelf -lW "$1" 2>/dev/null)
+	echo $max
+}
+
+# extract_truth CONSOLE: the TRUTH lines, without kernel timestamps or CRs.
+extract_truth() {
+	tr -d '\r' <"$1" | sed -n 's/^\(\[ *[0-9]*\.[0-9]*\] \)\{0,1\}\(TRUTH .*\)$/\2/p'
+}
+
+boot_failed() { # scenario console message
+	echo "---- last 60 lines of $2 ----" >&2
+	tail -n 60 "$2" | tr -d '\r' >&2 || true
+	echo "----" >&2
+	fail "scenario $1: $3"
+}
+
+# check_console SCENARIO CONSOLE: the crash shows as expected.
+check_console() {
+	local s=$1 c=$2 pat
+	case "$s" in
+	sysrq) pat='Kernel panic - not syncing: sysrq triggered crash' ;;
+	oops-proc) pat='BUG: kernel NULL pointer dereference' ;;
+	oops-wq) pat='Workqueue: kdive_rig_wq' ;;
+	bugon) pat='kernel BUG at' ;;
+	esac
+	grep -q "$pat" "$c" || boot_failed "$s" "$c" "console lacks '$pat'"
+	grep -q 'Call Trace:' "$c" || boot_failed "$s" "$c" "console lacks 'Call Trace:'"
+	if [ "$s" != sysrq ]; then
+		grep -q 'Oops:\|invalid opcode:' "$c" || boot_failed "$s" "$c" "console lacks the Oops line"
+	fi
+}
+
+check_truth() { # scenario truthfile console
+	local k
+	for k in release nodename cpus memtotal_kb holder_pid holder_fd kallsyms netdev module tasks panic_pid panic_comm object; do
+		grep -q "^TRUTH $k " "$2" || boot_failed "$1" "$3" "truth lacks '$k'"
+	done
+}
+
+QEMU_COMMON=(-accel tcg -m "$GUEST_MEM" -smp 2 -nodefaults -no-user-config -display none
+	-no-reboot -device vmcoreinfo -kernel "$BUILD/vmlinuz" -initrd "$BUILD/initrd.img")
+cp "$VMLINUZ" "$BUILD/vmlinuz"
+
+# ---------------------------------------------------------------- kdump boot
+run_kdump() {
+	local s=$1 d=$BUILD/$1 out=$WORK/$1 rc
+	mkdir -p "$d" "$out"
+	truncate -s 640M "$d/vda.img"
+	truncate -s 640M "$d/vdb.img"
+	log "[$s] kdump boot (crash, capture kernel, makedumpfile)"
+	set +e
+	timeout --kill-after=10 "$BOOT_TIMEOUT" qemu-system-x86_64 "${QEMU_COMMON[@]}" \
+		-serial "file:$d/console.log" \
+		-drive "file=$d/vda.img,format=raw,if=virtio" \
+		-drive "file=$d/vdb.img,format=raw,if=virtio" \
+		-append "console=ttyS0 panic=1 crashkernel=$CRASHKERNEL printk.devkmsg=on rig.scenario=$s rig.mode=kdump" \
+		>"$d/qemu.log" 2>&1
+	rc=$?
+	set -e
+	[ $rc = 124 ] || [ $rc = 137 ] && boot_failed "$s" "$d/console.log" "timed out after ${BOOT_TIMEOUT}s"
+	[ $rc = 0 ] || { cat "$d/qemu.log" >&2; boot_failed "$s" "$d/console.log" "qemu exited with $rc"; }
+	local con=$d/console.log
+	grep -q '^RIG-ERROR' "$con" && boot_failed "$s" "$con" "$(grep -m1 '^RIG-ERROR' "$con" | tr -d '\r')"
+	grep -q '^RIG-KEXEC-LOADED' "$con" || boot_failed "$s" "$con" "crash kernel not loaded"
+	grep -q '^RIG-CAPTURE ' "$con" || boot_failed "$s" "$con" "the capture kernel did not start"
+	grep -q '^RIG-FLAT-RC 0' "$con" || boot_failed "$s" "$con" "makedumpfile -F failed in the capture kernel"
+	grep -q '^RIG-ELF-RC 0' "$con" || boot_failed "$s" "$con" "copying /proc/vmcore failed"
+	grep -q '^RIG-CAPTURE-DONE' "$con" || boot_failed "$s" "$con" "capture did not finish"
+	check_console "$s" "$con"
+	cp "$con" "$out/console.log"
+	extract_truth "$con" >"$out/truth.txt"
+	check_truth "$s" "$out/truth.txt" "$con"
+
+	local flatsize vmsize elfsize
+	flatsize=$(tr -d '\r' <"$con" | sed -n 's/^RIG-FLAT-SIZE \([0-9]*\)$/\1/p')
+	vmsize=$(tr -d '\r' <"$con" | sed -n 's/^RIG-VMCORE-SIZE \([0-9]*\)$/\1/p')
+	[ -n "$flatsize" ] && [ "$flatsize" -gt 4096 ] || boot_failed "$s" "$con" "bad flattened size '$flatsize'"
+	mv "$d/vda.img" "$out/vmcore.flat"
+	truncate -s "$flatsize" "$out/vmcore.flat"
+	mv "$d/vdb.img" "$out/vmcore.elf"
+	elfsize=$(elf_extent "$out/vmcore.elf")
+	[ "$elfsize" -gt 0 ] || boot_failed "$s" "$con" "vmcore.elf has no program headers"
+	[ "$elfsize" = "$vmsize" ] || log "[$s] note: ELF extent $elfsize != /proc/vmcore size $vmsize"
+	truncate -s "$elfsize" "$out/vmcore.elf"
+
+	log "[$s] makedumpfile: -R (lzo), -c -d 31 (zlib), -E -d 31 (filtered ELF)"
+	makedumpfile -R "$out/vmcore.lzo" <"$out/vmcore.flat" >>"$d/makedumpfile.log" 2>&1 ||
+		{ tail "$d/makedumpfile.log" >&2; fail "[$s] makedumpfile -R"; }
+	makedumpfile -c -d 31 "$out/vmcore.elf" "$out/vmcore.zlib" >>"$d/makedumpfile.log" 2>&1 ||
+		{ tail "$d/makedumpfile.log" >&2; fail "[$s] makedumpfile -c"; }
+	makedumpfile -E -d 31 "$out/vmcore.elf" "$out/vmcore.filtered.elf" >>"$d/makedumpfile.log" 2>&1 ||
+		{ tail "$d/makedumpfile.log" >&2; fail "[$s] makedumpfile -E"; }
+}
+
+# ---------------------------------------------------------------- QEMU dump boot
+QEMU_PID=""
+run_qemu_dump() {
+	local s=$1 d=$BUILD/$1 out=$WORK/$1 con line waited=0 qin qout
+	mkdir -p "$d" "$out"
+	con=$d/qemu-console.log
+	rm -f "$d/qmp.in" "$d/qmp.out" "$con"
+	mkfifo "$d/qmp.in" "$d/qmp.out"
+	log "[$s] QEMU boot without kdump (panic=0), then dump-guest-memory"
+	qemu-system-x86_64 "${QEMU_COMMON[@]}" \
+		-serial "file:$con" \
+		-chardev "pipe,id=qmp,path=$d/qmp" -mon chardev=qmp,mode=control \
+		-append "console=ttyS0 panic=0 printk.devkmsg=on rig.scenario=$s rig.mode=qemu" \
+		>"$d/qemu-dump.log" 2>&1 &
+	QEMU_PID=$!
+	exec {qin}<>"$d/qmp.in" {qout}<>"$d/qmp.out"
+	until grep -q 'end Kernel panic' "$con" 2>/dev/null; do
+		kill -0 "$QEMU_PID" 2>/dev/null || boot_failed "$s" "$con" "qemu exited before the panic"
+		grep -q '^RIG-ERROR' "$con" 2>/dev/null && boot_failed "$s" "$con" "$(grep -m1 '^RIG-ERROR' "$con" | tr -d '\r')"
+		[ $waited -ge "$BOOT_TIMEOUT" ] && { kill "$QEMU_PID"; boot_failed "$s" "$con" "no panic after ${BOOT_TIMEOUT}s"; }
+		sleep 2
+		waited=$((waited + 2))
+	done
+	sleep 2
+	qmp() { # JSON command; waits for its return (skipping greeting and events)
+		echo "$1" >&$qin
+		while IFS= read -r -t "$BOOT_TIMEOUT" line <&$qout; do
+			echo "$line" >>"$d/qmp.log"
+			case "$line" in
+			*'"return"'*) return 0 ;;
+			*'"error"'*) echo "QMP error: $line" >&2; return 1 ;;
+			esac
+		done
+		echo "QMP: no answer to $1" >&2
+		return 1
+	}
+	qmp '{"execute":"qmp_capabilities"}' || fail "[$s] QMP handshake"
+	qmp '{"execute":"stop"}' || fail "[$s] QMP stop"
+	qmp "{\"execute\":\"dump-guest-memory\",\"arguments\":{\"paging\":false,\"protocol\":\"file:$out/qemu.elf\"}}" ||
+		fail "[$s] dump-guest-memory (elf)"
+	qmp "{\"execute\":\"dump-guest-memory\",\"arguments\":{\"paging\":false,\"protocol\":\"file:$out/qemu.kdump\",\"format\":\"kdump-zlib\"}}" ||
+		fail "[$s] dump-guest-memory (kdump-zlib)"
+	qmp '{"execute":"quit"}' || true
+	wait "$QEMU_PID" || true
+	QEMU_PID=""
+	exec {qin}>&- {qout}>&-
+	rm -f "$d/qmp.in" "$d/qmp.out"
+	check_console "$s" "$con"
+	cp "$con" "$out/qemu-console.log"
+	extract_truth "$con" >"$out/qemu-truth.txt"
+	check_truth "$s" "$out/qemu-truth.txt" "$con"
+}
+
+for s in "${SCENARIOS[@]}"; do
+	case " ${ALL_SCENARIOS[*]} " in *" $s "*) ;; *) fail "unknown scenario $s" ;; esac
+	run_kdump "$s"
+	run_qemu_dump "$s"
+	rm -rf "${BUILD:?}/$s"
+	log "[$s] done: $(du -sh "$WORK/$s" | cut -f1)"
+done
+
+# ---------------------------------------------------------------- shared files
+link_or_copy() { ln -f "$1" "$2" 2>/dev/null || cp "$1" "$2"; }
+link_or_copy "$DBGVMLINUX" "$WORK/vmlinux"
+[ -f "$DBG/usr/lib/debug/boot/System.map-$KVER" ] && link_or_copy "$DBG/usr/lib/debug/boot/System.map-$KVER" "$WORK/System.map"
+mkdir -p "$WORK/modules"
+cp "$RIGKO" "$WORK/modules/kdive_rig.ko"
+cp "$RIG_DIR/module/kdive_rig.c" "$WORK/modules/kdive_rig.c"
+for m in "${!MODPATH[@]}"; do
+	link_or_copy "$DBGMOD/${MODPATH[$m]}" "$WORK/modules/$m.ko"
+done
+echo "$KVER" >"$WORK/kernel-version"
+echo "$HASH" >"$WORK/rig-hash"
+(
+	cd "$WORK"
+	find . \( -type f -o -type l \) ! -name MANIFEST -printf '%P\n' | LC_ALL=C sort |
+		while read -r f; do echo "$(stat -L -c %s "$f") $f"; done
+) >"$BUILD/MANIFEST"
+mv "$BUILD/MANIFEST" "$WORK/MANIFEST"
+
+rm -rf "$CORPUS"
+mv "$WORK" "$CORPUS"
+rm -rf "$BUILD"
+if [ -z "$SUFFIX" ]; then
+	ln -sfn "corpus-$HASH" "$CACHE/corpus.new" && mv -T "$CACHE/corpus.new" "$CACHE/corpus"
+	if [ "${KDIVE_KEEP_OLD_CORPORA:-0}" != 1 ]; then
+		for old in "$CACHE"/corpus-*; do
+			[ "$old" = "$CORPUS" ] || { log "removing old $old"; rm -rf "$old"; }
+		done
+	fi
+fi
+log "corpus complete: $(du -sh --apparent-size "$CORPUS" | cut -f1) in $(($(date +%s) - T0)) s"
+echo "$CORPUS"

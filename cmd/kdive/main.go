@@ -282,6 +282,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if home, err := os.UserHomeDir(); err == nil {
 		s.HistoryFile = filepath.Join(home, ".kdive_history")
 	}
+	if f, ok := stdout.(*os.File); ok && isTerminal(f) {
+		s.LiveOutput = true
+	}
 	tty, interactive := stdin.(*os.File)
 	interactive = interactive && isTerminal(tty)
 

@@ -78,10 +78,8 @@ func (s *Session) Interact(in *os.File) error {
 			return err
 		}
 		line, ok := s.historyExpand(line)
-		if !ok {
-			continue
-		}
-		if strings.TrimSpace(line) == "" {
+		line = strings.TrimSpace(line)
+		if !ok || line == "" {
 			continue
 		}
 		rl.SaveHistory(line)

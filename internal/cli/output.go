@@ -6,11 +6,16 @@ import (
 	"io"
 	"os"
 	"syscall"
+	"time"
 )
 
 // outBufSize is the size of the buffer a command's output goes through;
 // it is flushed after each command (and before each warning).
 const outBufSize = 64 << 10
+
+// liveFlushEvery is how often output to a terminal is flushed while a
+// command runs, so that a slow command shows its lines as it goes.
+const liveFlushEvery = 100 * time.Millisecond
 
 // abortCommand is the panic value outWriter uses to stop a command whose
 // output nobody reads any more (a closed pipe) or that was interrupted.
@@ -34,10 +39,35 @@ type outWriter struct {
 	// input file ("< file > out"), which nested commands write through
 	// their own outWriter.
 	plain bool
+	// live flushes the buffer every liveFlushEvery (output to a terminal).
+	live      bool
+	lastFlush time.Time
 }
 
 func newOutWriter(s *Session, w io.Writer, direct bool) *outWriter {
-	return &outWriter{bw: bufio.NewWriterSize(w, outBufSize), s: s, direct: direct}
+	ow := &outWriter{bw: bufio.NewWriterSize(w, outBufSize), s: s, direct: direct}
+	if direct && s.LiveOutput {
+		ow.live = true
+		ow.lastFlush = time.Now()
+	}
+	return ow
+}
+
+// written handles the result of a write to the buffer.
+func (w *outWriter) written(err error) {
+	if err != nil && isBrokenPipe(err) {
+		w.broken = true
+		panic(abortCommand{})
+	}
+	if w.live {
+		if now := time.Now(); now.Sub(w.lastFlush) >= liveFlushEvery {
+			w.lastFlush = now
+			if err := w.bw.Flush(); err != nil && isBrokenPipe(err) {
+				w.broken = true
+				panic(abortCommand{})
+			}
+		}
+	}
 }
 
 func (w *outWriter) Write(p []byte) (int, error) {
@@ -52,10 +82,7 @@ func (w *outWriter) Write(p []byte) (int, error) {
 		panic(abortCommand{})
 	}
 	n, err := w.bw.Write(p)
-	if err != nil && isBrokenPipe(err) {
-		w.broken = true
-		panic(abortCommand{})
-	}
+	w.written(err)
 	return n, err
 }
 
@@ -72,10 +99,7 @@ func (w *outWriter) WriteString(s string) (int, error) {
 		panic(abortCommand{})
 	}
 	n, err := w.bw.WriteString(s)
-	if err != nil && isBrokenPipe(err) {
-		w.broken = true
-		panic(abortCommand{})
-	}
+	w.written(err)
 	return n, err
 }
 

@@ -65,6 +65,9 @@ type Session struct {
 	Interactive bool
 	// HistoryFile is where interactive mode keeps its history ("" for none).
 	HistoryFile string
+	// LiveOutput flushes command output to Out every 100ms while a
+	// command runs, not only when it ends; for a terminal.
+	LiveOutput bool
 
 	failures    int
 	interrupted atomic.Bool

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"kdive/internal/commands"
 )
@@ -388,5 +389,34 @@ func TestHelp(t *testing.T) {
 	s.RunLine("help nosuch")
 	if got := out.String(); got != "No help data for \"nosuch\" is available.\n" {
 		t.Errorf("help nosuch: %q", got)
+	}
+}
+
+func TestLiveOutput(t *testing.T) {
+	registerFakes()
+	var out bytes.Buffer
+	var seen string
+	commands.Register(&commands.Command{
+		Name: "zz-live", NoProgram: true,
+		Run: func(env *commands.Env, args []string) error {
+			fmt.Fprintf(env.Out, "a\n")
+			time.Sleep(2 * liveFlushEvery)
+			fmt.Fprintf(env.Out, "b\n")
+			seen = out.String()
+			return nil
+		},
+	})
+	s := NewSession(nil, nil, &out, &out)
+	s.LiveOutput = true
+	s.RunLine("zz-live")
+	if seen != "a\nb\n" {
+		t.Errorf("output seen while the command ran = %q", seen)
+	}
+	// Without LiveOutput, everything comes at the end.
+	out.Reset()
+	s.LiveOutput = false
+	s.RunLine("zz-live")
+	if seen != "" || out.String() != "a\nb\n" {
+		t.Errorf("buffered: seen %q, out %q", seen, out.String())
 	}
 }

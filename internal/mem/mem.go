@@ -49,6 +49,9 @@ type Mem struct {
 	// DirectMapSize is the span of the direct map (1 << MAX_PHYSMEM_BITS).
 	DirectMapSize uint64
 
+	// NoCache turns the physical page cache off (live /proc/kcore).
+	NoCache bool
+
 	mu     sync.Mutex
 	tlb    map[uint64]uint64 // virtual page -> physical page
 	pcache map[uint64][]byte // physical page -> contents
@@ -129,6 +132,10 @@ func (m *Mem) ReadPhysAt(b []byte, pa uint64) (int, error) {
 }
 
 func (m *Mem) readPhysCached(b []byte, pa uint64) error {
+	if m.NoCache {
+		_, err := m.Phys.ReadPhysAt(b, pa)
+		return err
+	}
 	pfn := pa / pageSize
 	m.mu.Lock()
 	pg, ok := m.pcache[pfn]

@@ -5,9 +5,9 @@ package program
 import (
 	"encoding/binary"
 	"errors"
-	"fmt"
 
 	"kdive/internal/dump"
+	"kdive/internal/mem"
 )
 
 // Program is an opened crashed (or live) kernel.
@@ -22,18 +22,7 @@ type Program struct {
 }
 
 // FaultError is a virtual address that cannot be read.
-type FaultError struct {
-	Addr uint64
-	Err  error // why: no translation, excluded page, ...
-}
-
-func (e *FaultError) Error() string {
-	if e.Err == nil {
-		return fmt.Sprintf("invalid address: %#x", e.Addr)
-	}
-	return fmt.Sprintf("address %#x: %v", e.Addr, e.Err)
-}
-func (e *FaultError) Unwrap() error { return e.Err }
+type FaultError = mem.FaultError
 
 // ErrNoType is returned when a type or member is unknown.
 var ErrNoType = errors.New("no such type or member")

@@ -329,13 +329,22 @@ func (c *Core) readFull(off, n uint64, what string) ([]byte, error) {
 		return nil, c.corrupt(int64(min(off, uint64(c.size))), 0,
 			fmt.Sprintf("file ends inside %s (%d bytes at offset %#x, file has %d; truncated dump?)", what, n, off, c.size))
 	}
-	b := make([]byte, n)
-	got, err := c.r.ReadAt(b, int64(off))
-	if got < len(b) {
-		if err != nil && !errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("%s: reading %s at offset %#x: %w", c.path, what, off, err)
+	// With no size to check against, grow the buffer as data really
+	// arrives so that a lying header cannot make us allocate much.
+	const step = 1 << 20
+	b := make([]byte, 0, min(n, step))
+	for uint64(len(b)) < n {
+		k := min(n-uint64(len(b)), step)
+		b = slices.Grow(b, int(k))
+		at := off + uint64(len(b))
+		got, err := c.r.ReadAt(b[len(b):len(b)+int(k)], int64(at))
+		b = b[:len(b)+got]
+		if uint64(got) < k {
+			if err != nil && !errors.Is(err, io.EOF) {
+				return nil, fmt.Errorf("%s: reading %s at offset %#x: %w", c.path, what, at+uint64(got), err)
+			}
+			return nil, c.corrupt(int64(at)+int64(got), 0, fmt.Sprintf("file ends inside %s (truncated dump?)", what))
 		}
-		return nil, c.corrupt(int64(off)+int64(got), 0, fmt.Sprintf("file ends inside %s (truncated dump?)", what))
 	}
 	return b, nil
 }

@@ -3,6 +3,8 @@
 package symtab
 
 import (
+	"cmp"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -31,12 +33,7 @@ func New(syms []Sym, source string) *Table {
 }
 
 func (t *Table) index() {
-	sort.SliceStable(t.syms, func(i, j int) bool {
-		if t.syms[i].Addr != t.syms[j].Addr {
-			return t.syms[i].Addr < t.syms[j].Addr
-		}
-		return false
-	})
+	slices.SortStableFunc(t.syms, func(a, b Sym) int { return cmp.Compare(a.Addr, b.Addr) })
 	t.byName = make(map[string][]int32, len(t.syms))
 	for i := range t.syms {
 		n := t.syms[i].Name

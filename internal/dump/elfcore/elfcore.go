@@ -111,6 +111,34 @@ func OpenCore(path string, opts dump.Options) (*Core, error) {
 	return c, nil
 }
 
+// Source is where NewReader finds an ELF core's bytes.
+type Source struct {
+	R io.ReaderAt
+	// Size is the file size reads are checked against; -1 when unknown.
+	Size int64
+	// Closer, if set, is closed by Close.
+	Closer io.Closer
+	// Flattened marks a core read out of a makedumpfile -F stream
+	// (Info.Flattened).
+	Flattened bool
+}
+
+// NewReader opens the ELF core held by src; name is used in messages and
+// as Info.Path.
+func NewReader(name string, src Source, opts dump.Options) (*Core, error) {
+	size := src.Size
+	if size < 0 {
+		size = -1
+	}
+	c, err := newCore(src.R, size, name, opts, false)
+	if err != nil {
+		return nil, err
+	}
+	c.closer = src.Closer
+	c.info.Flattened = src.Flattened
+	return c, nil
+}
+
 func isProcKcore(path string) bool {
 	if p, err := filepath.EvalSymlinks(path); err == nil {
 		path = p

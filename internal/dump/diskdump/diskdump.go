@@ -93,7 +93,7 @@ func newReader(name string, ra io.ReaderAt, size int64, opts dump.Options) (*Rea
 	r := &Reader{path: name, opts: opts}
 	var head [hdrSize64]byte
 	n, err := ra.ReadAt(head[:], 0)
-	if n < len(head) && err != nil && err != io.EOF {
+	if n < len(head) && err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
 		return nil, fmt.Errorf("%s: %v", name, err)
 	}
 	if n > int(size) {
@@ -272,11 +272,11 @@ func (r *Reader) physSize() int64 {
 
 func (r *Reader) readBitmaps(off, length int64) error {
 	need := int64((r.maxPFN + 7) / 8) // bytes per bitmap
-	half := length / 2
+	bs := int64(r.blockSize)
 	var off2 int64
 	switch {
-	case need <= half:
-		off2 = off + half // 1st bitmap, then the 2nd
+	case length/bs >= 2*((need+bs-1)/bs):
+		off2 = off + length/2 // 1st bitmap, then the 2nd (crash's rule)
 	case need <= length:
 		off2 = -1 // a single bitmap (as crash accepts)
 	default:
@@ -294,7 +294,13 @@ func (r *Reader) readBitmaps(off, length int64) error {
 	} else if r.dumpable, err = r.readBitmap(off2, need, "2nd bitmap"); err != nil {
 		return err
 	}
-	// Rank index over the 2nd bitmap.
+	buildRank(r)
+	return nil
+}
+
+// buildRank builds the rank index over the 2nd bitmap: the count of
+// dumpable pfns below every 512th pfn.
+func buildRank(r *Reader) {
 	nw := len(r.dumpable)
 	r.rank = make([]uint64, nw/rankBlockWords+1)
 	var total uint64
@@ -308,7 +314,6 @@ func (r *Reader) readBitmaps(off, length int64) error {
 		r.rank[nw/rankBlockWords] = total
 	}
 	r.nDumpable = total
-	return nil
 }
 
 // readBitmap reads need bytes at off into words (bit i of the bitmap is bit
@@ -607,6 +612,9 @@ func (r *Reader) loadPage(pfn, a uint64) ([]byte, error) {
 	case d.offset < r.descOff:
 		return nil, r.corrupt(descAt, a, "page descriptor %d points at offset %#x, before the page data", idx, d.offset)
 	case d.offset > r.src.Size()-int64(d.size):
+		if r.incomplete {
+			return nil, errNotWritten
+		}
 		return nil, r.corrupt(descAt, a, "page descriptor %d points at %d bytes at offset %#x, past the end of the file (%#x bytes): truncated", idx, d.size, d.offset, r.src.Size())
 	}
 	bp := r.bufs.Get().(*[]byte)

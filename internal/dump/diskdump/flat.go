@@ -102,7 +102,7 @@ func indexFlat(r io.ReaderAt, fileSize int64) (*FlatFile, error) {
 	}
 	f := &FlatFile{r: r, fileSize: fileSize, version: int64(binary.BigEndian.Uint64(hdr[16:24]))}
 	if fileSize < flatHeaderSize {
-		return nil, fmt.Errorf("flattened stream truncated in its %d-byte header (file size %d)", flatHeaderSize, fileSize)
+		return nil, fmt.Errorf("truncated: flattened stream header at offset 0 (%d bytes) runs past the end of the file (%#x bytes)", flatHeaderSize, fileSize)
 	}
 	var recs []flatRec
 	pos := int64(flatHeaderSize)

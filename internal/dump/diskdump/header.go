@@ -61,42 +61,42 @@ type header struct {
 	is32    bool // 32-bit machine layout
 	version int32
 	// sysname, nodename, release, version, machine, domainname
-	uts                                                [6]string
-	tvSec, tvUsec                                      int64
-	status                                             uint32
-	blockSize                                          int32
-	subHdrSize                                         int32
-	bitmapBlocks                                       uint32
-	maxMapnr                                           uint32
+	uts                                                 [6]string
+	tvSec, tvUsec                                       int64
+	status                                              uint32
+	blockSize                                           int32
+	subHdrSize                                          int32
+	bitmapBlocks                                        uint32
+	maxMapnr                                            uint32
 	totalRAMBlocks, deviceBlocks, writtenBlocks, curCPU uint32
-	nrCPUs                                             int32
+	nrCPUs                                              int32
 }
 
 // subHeader is struct kdump_sub_header, widened to 64 bits.
 type subHeader struct {
-	layout                       string // "64", "32", "32-aligned"
-	physBase                     uint64
-	dumpLevel                    int32
-	split                        int32
-	startPFN, endPFN             uint64
+	layout                        string // "64", "32", "32-aligned"
+	physBase                      uint64
+	dumpLevel                     int32
+	split                         int32
+	startPFN, endPFN              uint64
 	offVMCOREINFO, sizeVMCOREINFO uint64
-	offNote, sizeNote            uint64
-	offEraseInfo, sizeEraseInfo  uint64
-	startPFN64, endPFN64         uint64
-	maxMapnr64                   uint64
+	offNote, sizeNote             uint64
+	offEraseInfo, sizeEraseInfo   uint64
+	startPFN64, endPFN64          uint64
+	maxMapnr64                    uint64
 }
 
 // field is the offset and width (4 or 8) of a sub header member.
 type field struct{ off, size int }
 
 type subLayout struct {
-	name                                   string
-	size                                   int
-	physBase, dumpLevel, split             field
-	startPFN, endPFN                       field
-	offVMCI, sizeVMCI, offNote, sizeNote   field
-	offErase, sizeErase                    field
-	startPFN64, endPFN64, maxMapnr64       field
+	name                                 string
+	size                                 int
+	physBase, dumpLevel, split           field
+	startPFN, endPFN                     field
+	offVMCI, sizeVMCI, offNote, sizeNote field
+	offErase, sizeErase                  field
+	startPFN64, endPFN64, maxMapnr64     field
 }
 
 var (

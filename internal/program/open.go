@@ -61,6 +61,9 @@ func Open(vmlinuxPath, dumpPath string, o OpenOptions) (_ *Program, err error) {
 		return nil, fmt.Errorf("%s: %w", dumpPath, err)
 	}
 	s.src.Symbols = s.base.Source
+	// Nearly every command needs types: parse them on the other core while
+	// the caller goes on.
+	go s.loadTypes()
 	s.findPageOffset()
 	p := &Program{Dump: d, VmlinuxPath: vmlinuxPath, impl: s}
 	return p, nil

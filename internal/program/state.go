@@ -61,10 +61,7 @@ func (s *state) symbols() *symtab.Table {
 		if s.modErr != nil && s.warn != nil {
 			s.warn("module symbols unavailable: " + s.modErr.Error())
 		}
-		all := make([]symtab.Sym, 0, s.base.Len()+len(s.modSyms))
-		all = append(all, s.base.All()...)
-		all = append(all, s.modSyms...)
-		s.full = symtab.New(all, s.base.Source)
+		s.full = s.base.With(s.modSyms)
 	})
 	return s.full
 }

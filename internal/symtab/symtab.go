@@ -20,31 +20,55 @@ type Sym struct {
 
 // Table is a symbol table sorted by address.
 type Table struct {
-	syms   []Sym // sorted by Addr, then Name
-	byName map[string][]int32
+	syms []Sym // sorted by Addr (stable: input order among equals)
+	// byName maps a name to the index of one symbol of that name; next
+	// chains the other symbols of the same name (-1 ends the chain).
+	byName map[string]int32
+	next   []int32
 	Source string // "vmlinux ELF symbol table" or "kallsyms in the dump"
 }
 
 // New builds a table; syms is taken over and sorted.
 func New(syms []Sym, source string) *Table {
 	t := &Table{syms: syms, Source: source}
+	slices.SortStableFunc(t.syms, func(a, b Sym) int { return cmp.Compare(a.Addr, b.Addr) })
 	t.index()
 	return t
 }
 
 func (t *Table) index() {
-	slices.SortStableFunc(t.syms, func(a, b Sym) int { return cmp.Compare(a.Addr, b.Addr) })
-	t.byName = make(map[string][]int32, len(t.syms))
-	for i := range t.syms {
+	t.byName = make(map[string]int32, len(t.syms))
+	t.next = make([]int32, len(t.syms))
+	for i := len(t.syms) - 1; i >= 0; i-- {
 		n := t.syms[i].Name
-		t.byName[n] = append(t.byName[n], int32(i))
+		if j, ok := t.byName[n]; ok {
+			t.next[i] = j
+		} else {
+			t.next[i] = -1
+		}
+		t.byName[n] = int32(i)
 	}
 }
 
-// Add merges more symbols (module symbols) into the table.
-func (t *Table) Add(syms []Sym) {
-	t.syms = append(t.syms, syms...)
-	t.index()
+// With returns a new table holding t's symbols and more (module symbols);
+// t is unchanged.
+func (t *Table) With(more []Sym) *Table {
+	more = slices.Clone(more)
+	slices.SortStableFunc(more, func(a, b Sym) int { return cmp.Compare(a.Addr, b.Addr) })
+	merged := make([]Sym, 0, len(t.syms)+len(more))
+	i, j := 0, 0
+	for i < len(t.syms) || j < len(more) {
+		if j == len(more) || i < len(t.syms) && t.syms[i].Addr <= more[j].Addr {
+			merged = append(merged, t.syms[i])
+			i++
+		} else {
+			merged = append(merged, more[j])
+			j++
+		}
+	}
+	n := &Table{syms: merged, Source: t.Source}
+	n.index()
+	return n
 }
 
 // Len returns the number of symbols.
@@ -55,12 +79,12 @@ func (t *Table) All() []Sym { return t.syms }
 
 // Lookup returns the symbol of that name, preferring a global one from vmlinux.
 func (t *Table) Lookup(name string) (Sym, bool) {
-	idx := t.byName[name]
-	if len(idx) == 0 {
+	first, ok := t.byName[name]
+	if !ok {
 		return Sym{}, false
 	}
-	best := t.syms[idx[0]]
-	for _, i := range idx[1:] {
+	best := t.syms[first]
+	for i := t.next[first]; i >= 0; i = t.next[i] {
 		s := t.syms[i]
 		if best.Module != "" && s.Module == "" || isLower(best.Type) && !isLower(s.Type) && (s.Module == "") == (best.Module == "") {
 			best = s
@@ -72,7 +96,11 @@ func (t *Table) Lookup(name string) (Sym, bool) {
 // LookupAll returns every symbol of that name.
 func (t *Table) LookupAll(name string) []Sym {
 	var out []Sym
-	for _, i := range t.byName[name] {
+	first, ok := t.byName[name]
+	if !ok {
+		return nil
+	}
+	for i := first; i >= 0; i = t.next[i] {
 		out = append(out, t.syms[i])
 	}
 	return out

@@ -302,6 +302,11 @@ func newView(t *symtab.Table, mods []program.Module) *ksymView {
 		}
 		return kern[i].Name < kern[j].Name
 	})
+	// crash sorts by the ELF names, then shows them without compiler
+	// suffixes (symbols.c: strip_symbol_end).
+	for i := range kern {
+		kern[i].Name = crashSymName(kern[i].Name)
+	}
 	started := false
 	for _, s := range kern {
 		if !started {
@@ -372,6 +377,7 @@ func newView(t *symtab.Table, mods []program.Module) *ksymView {
 			if s.Addr < m.Base || s.Addr > m.Base+m.Size {
 				continue
 			}
+			s.Name = crashSymName(s.Name)
 			km.list = append(km.list, &vsym{Sym: s, mod: km})
 		}
 		km.list = append(km.list, &vsym{Sym: symtab.Sym{Name: "_MODULE_END_" + m.Name, Addr: m.Base + m.Size, Type: 'm', Module: m.Name}, pseudo: pseudoEnd, mod: km})
@@ -384,6 +390,18 @@ func newView(t *symtab.Table, mods []program.Module) *ksymView {
 		v.mods = append(v.mods, km)
 	}
 	return v
+}
+
+// crashSymName is a symbol's name as crash shows it: cut at the first
+// ".isra.", else ".part.", else ".llvm." (symbols.c: strip_symbol_end),
+// so "nmi_handle.part.0" is nmi_handle while "foo.cold" keeps its suffix.
+func crashSymName(name string) string {
+	for _, suffix := range []string{".isra.", ".part.", ".llvm."} {
+		if i := strings.Index(name, suffix); i >= 0 {
+			return name[:i]
+		}
+	}
+	return name
 }
 
 // symbolAddr implements symbolResolver (symbols.c: symbol_search).

@@ -2,6 +2,8 @@ package commands
 
 import (
 	"bytes"
+	"compress/gzip"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -172,4 +174,57 @@ func quoteLine(s string) string {
 		return "(nothing)"
 	}
 	return strings.ReplaceAll(strings.ReplaceAll(s, "\n", `\n`), " ", "·")
+}
+
+// TestSymListGolden compares `sym -l` (117,000 lines) with crash's. The
+// symbol table lacks some of crash's symbols (ELF section symbols such as
+// .data, and absolute init_per_cpu__* ones), which are logged and
+// tolerated up to a bound; module function types and weak-object letters
+// (V) are compared case- and kind-blind, see goldenDeviations. Every line
+// kdive prints must be crash's, in crash's order.
+func TestSymListGolden(t *testing.T) {
+	f, err := os.Open("testdata/sym-l.golden.gz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog := openGolden(t)
+	got := runLikeSession(t, prog, "sym -l")
+
+	norm := func(l string) string {
+		if strings.HasPrefix(l, "ffffffffc") { // module area
+			l = strings.Replace(l, " (T) ", " (t) ", 1)
+		}
+		return strings.Replace(l, " (V) ", " (W) ", 1)
+	}
+	cl := strings.Split(string(golden), "\n")
+	kl := strings.Split(got, "\n")
+	missing := 0
+	i := 0
+	for j, l := range kl {
+		for i < len(cl) && norm(cl[i]) != norm(l) {
+			if missing < 20 {
+				t.Logf("only in crash: %s", cl[i])
+			}
+			missing++
+			i++
+		}
+		if i == len(cl) {
+			t.Fatalf("kdive line %d not in crash's list (in order): %q", j+1, l)
+		}
+		i++
+	}
+	missing += len(cl) - i
+	t.Logf("%d of crash's %d lines missing from kdive's list", missing, len(cl))
+	if missing > 100 {
+		t.Errorf("%d of crash's lines are missing from kdive's sym -l", missing)
+	}
 }

@@ -22,3 +22,7 @@ echo q >>"$in"
 	echo "# crash $(crash -v 2>/dev/null | sed -n 's/^crash \([0-9.]*\).*/\1/p' | head -1) output of rdsym.cmds on $(basename "$dump"); made by capture-rdsym.sh"
 	crash -s "$vmlinux" "$dump" -i "$in" 2>/dev/null | sed -n '/^@@@ /,$p'
 } >"$here/rdsym.golden"
+
+# The whole symbol list, compressed: sym-l.golden.gz.
+printf 'sym -l\nq\n' >"$in"
+crash -s "$vmlinux" "$dump" -i "$in" 2>/dev/null | sed -n '/^0 (D) __per_cpu_start$/,$p' | gzip -9n >"$here/sym-l.golden.gz"

@@ -241,7 +241,7 @@ func (s *Session) withOutput(l *Line, fn func(out *outWriter) error) error {
 		f, err := os.OpenFile(expandHome(l.File), flags, 0o666)
 		if err != nil {
 			// crash cmdline.c: setup_redirect: "unable to open %s"
-			return s.report(s.name(), fmt.Errorf("unable to open %s: %v", l.File, unwrapPathError(err)))
+			return s.report(s.name(), fmt.Errorf("unable to open %s", l.File))
 		}
 		out := newOutWriter(s, f, false)
 		err = fn(out)

@@ -63,8 +63,8 @@ func runHelp(env *Env, args []string) error {
 		return nil
 	}
 	for _, a := range args {
-		if strings.HasPrefix(a, "-") {
-			return fmt.Errorf("invalid option: %s", a)
+		if len(a) > 1 && a[0] == '-' {
+			return fmt.Errorf("invalid option -- '%c'", a[1])
 		}
 	}
 	for _, a := range args {
@@ -92,22 +92,22 @@ func helpNames() []string {
 }
 
 // HelpScreen writes the command list in columns, as crash's
-// display_help_screen does: names go down the columns, 15 characters wide.
+// display_help_screen does (help.c): names go down the columns, each
+// padded to 15 characters.
 func HelpScreen(w io.Writer) {
 	names := helpNames()
 	n := len(names)
 	rows := (n + helpColumns - 1) / helpColumns
 	fmt.Fprintf(w, "\n")
 	for i := 0; i < rows; i++ {
-		var b strings.Builder
 		for j := 0; j < helpColumns; j++ {
 			k := i + j*rows
 			if k >= n {
 				break
 			}
-			fmt.Fprintf(&b, "%-15s", names[k])
+			fmt.Fprintf(w, "%-15s", names[k])
 		}
-		fmt.Fprintf(w, "%s\n", strings.TrimRight(b.String(), " "))
+		fmt.Fprintf(w, "\n")
 	}
 	fmt.Fprintf(w, "\nkdive version: %s\n", Version)
 	fmt.Fprintf(w, "For help on any command above, enter \"help <command>\".\n")

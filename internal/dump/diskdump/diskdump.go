@@ -56,6 +56,7 @@ type Reader struct {
 	rank       []uint64 // rank[i]: dumpable pfns below i*512
 	nDumpable  uint64
 	descOff    int64 // first page descriptor
+	notes      []byte
 	incomplete bool
 
 	cache  *pageCache
@@ -374,6 +375,7 @@ func (r *Reader) readNotes() error {
 		if err := r.readFull(buf, int64(s.offNote), "ELF note area"); err != nil {
 			return err
 		}
+		r.notes = buf
 		if r.order == binary.BigEndian {
 			buf = swapNoteHeaders(buf)
 		}
@@ -518,6 +520,10 @@ func (r *Reader) HeaderVersion() int { return int(r.hdr.version) }
 // Incomplete reports the DUMP_DH_COMPRESSED_INCOMPLETE status flag:
 // makedumpfile ran out of space and some pages were not written.
 func (r *Reader) Incomplete() bool { return r.incomplete }
+
+// Notes is the raw ELF note area of the sub header (in the dump's byte
+// order), or nil.
+func (r *Reader) Notes() []byte { return r.notes }
 
 // DumpablePages is the number of page descriptors.
 func (r *Reader) DumpablePages() uint64 { return r.nDumpable }

@@ -249,9 +249,12 @@ func TestIsVmlinux(t *testing.T) {
 
 func FuzzIsVmlinux(f *testing.F) {
 	f.Add(elfExec(2, ".text", ".data..percpu"))
+	b, _ := synthCore()
+	f.Add(b[:512])
+	f.Add(flatten(b)[:4200])
+	p := filepath.Join(f.TempDir(), "f")
 	f.Fuzz(func(t *testing.T, b []byte) {
-		dir := t.TempDir()
-		p := filepath.Join(dir, "f")
+		sectionNames(bytes.NewReader(b), int64(len(b)))
 		if err := os.WriteFile(p, b, 0o644); err != nil {
 			t.Fatal(err)
 		}

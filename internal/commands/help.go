@@ -144,15 +144,14 @@ func HelpTopic(w io.Writer, topic string) {
 		return
 	}
 	fmt.Fprintf(w, "\nNAME\n  %s - %s\n", c.Name, c.Summary)
-	usage := strings.TrimSpace(c.Usage)
-	// A Usage may start with the command name or not.
-	if usage == c.Name || strings.HasPrefix(usage, c.Name+" ") {
-		usage = strings.TrimSpace(usage[len(c.Name):])
+	// SYNOPSIS is "  NAME USAGE" as crash prints it ("  q  " for a command
+	// without arguments, whose usage is " "). A Usage may start with the
+	// command name or not.
+	usage := c.Usage
+	if t := strings.TrimSpace(usage); t == c.Name || strings.HasPrefix(t, c.Name+" ") {
+		usage = strings.TrimPrefix(t[len(c.Name):], " ")
 	}
-	fmt.Fprintf(w, "\nSYNOPSIS\n  %s\n", strings.TrimSpace(c.Name+" "+usage))
-	if len(c.Aliases) > 0 {
-		fmt.Fprintf(w, "\nALIASES\n  %s\n", strings.Join(c.Aliases, " "))
-	}
+	fmt.Fprintf(w, "\nSYNOPSIS\n  %s %s\n", c.Name, usage)
 	fmt.Fprintf(w, "\nDESCRIPTION\n")
 	if h := strings.Trim(c.Help, "\n"); h != "" {
 		fmt.Fprintf(w, "%s\n", h)

@@ -17,7 +17,7 @@ set -euo pipefail
 shopt -s nullglob
 
 RIG_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-CACHE=${KDIVE_CACHE:-$HOME/.cache/kdive}
+CACHE=${KDIVE_CACHE:-${HOME:-/root}/.cache/kdive}
 ALL_SCENARIOS=(sysrq oops-proc oops-wq bugon)
 # Per-scenario files (keep in sync with internal/testcorpus.Formats and README.md).
 KDUMP_FILES=(vmcore.elf vmcore.flat vmcore.lzo vmcore.zlib vmcore.filtered.elf console.log truth.txt)
@@ -164,7 +164,10 @@ trap cleanup EXIT
 # ---------------------------------------------------------------- test module
 log "building module kdive_rig.ko against $HEADERS"
 cp -r "$RIG_DIR/module" "$BUILD/module"
-make -C "$HEADERS" M="$BUILD/module" modules >"$BUILD/module-build.log" 2>&1 ||
+# Source paths in BUG() messages and DWARF read testdata/rig/module/..., wherever the cache is.
+make -C "$HEADERS" M="$BUILD/module" \
+	KCFLAGS="-fmacro-prefix-map=$BUILD/module/=testdata/rig/module/ -fdebug-prefix-map=$BUILD/module/=testdata/rig/module/" \
+	modules >"$BUILD/module-build.log" 2>&1 ||
 	{ tail -30 "$BUILD/module-build.log" >&2; fail "module build"; }
 RIGKO=$BUILD/module/kdive_rig.ko
 

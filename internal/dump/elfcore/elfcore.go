@@ -185,7 +185,7 @@ func newCore(r io.ReaderAt, size int64, path string, opts dump.Options, isKcore 
 	if h.phnum == pnXNum {
 		// Extended numbering: the count is in section header 0's sh_info.
 		if h.shoff == 0 || h.shentsize < shdrSize {
-			return nil, c.corrupt(48, 0, fmt.Sprintf("e_phnum is PN_XNUM but e_shoff %#x / e_shentsize %d give no section header 0", h.shoff, h.shentsize))
+			return nil, c.corrupt(40, 0, fmt.Sprintf("e_phnum is PN_XNUM but e_shoff %#x / e_shentsize %d give no section header 0", h.shoff, h.shentsize))
 		}
 		sh, err := c.readFull(h.shoff, shdrSize, "section header 0")
 		if err != nil {
@@ -198,6 +198,9 @@ func newCore(r io.ReaderAt, size int64, path string, opts dump.Options, isKcore 
 	}
 	if h.phentsize != phdrSize {
 		return nil, c.corrupt(54, 0, fmt.Sprintf("e_phentsize is %d, want %d", h.phentsize, phdrSize))
+	}
+	if h.phoff < ehdrSize {
+		return nil, c.corrupt(32, 0, fmt.Sprintf("e_phoff %#x points into the ELF header", h.phoff))
 	}
 	if phnum > maxPhnum {
 		return nil, c.corrupt(56, 0, fmt.Sprintf("%d program headers, more than the %d supported", phnum, maxPhnum))

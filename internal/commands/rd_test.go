@@ -1,0 +1,261 @@
+package commands
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const base = 0xffff888000010000 // a direct-map page of the fakes
+
+// rdFake has two readable pages at base, then an unmapped page, then an
+// excluded one; its memory holds "ABCDEFGH..." at base and a counter.
+func rdFake() *fakeProg {
+	f := kernelFake()
+	f.page(base)
+	f.page(base + 0x1000)
+	f.excluded[base+0x3000] = true
+	f.put(base, []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZ\x00"))
+	f.put64(base+0x40, 0xfffffffffffffffe, 0x0000000000000001, 0xffffffff82000000, 0xffffffff82000044,
+		0xffffffffc0000104, 0xffffffffc0000000, 0x10, 0xffffffff81000100)
+	return f
+}
+
+func check(t *testing.T, f *fakeProg, line, wantOut, wantErr string) {
+	t.Helper()
+	out, _, err := f.run(t, line)
+	if out != wantOut {
+		t.Errorf("%s: output\n%q\nwant\n%q", line, out, wantOut)
+	}
+	if err != wantErr {
+		t.Errorf("%s: error %q, want %q", line, err, wantErr)
+	}
+}
+
+func TestRdFormats(t *testing.T) {
+	f := rdFake()
+	check(t, f, "rd ffff888000010000",
+		"ffff888000010000:  4847464544434241                    ABCDEFGH\n", "")
+	check(t, f, "rd -64 ffff888000010000 3",
+		"ffff888000010000:  4847464544434241 504f4e4d4c4b4a49   ABCDEFGHIJKLMNOP\n"+
+			"ffff888000010010:  5857565554535251                    QRSTUVWX\n", "")
+	check(t, f, "rd -32 0xffff888000010000 5",
+		"ffff888000010000:  44434241 48474645 4c4b4a49 504f4e4d   ABCDEFGHIJKLMNOP\n"+
+			"ffff888000010010:  54535251                              QRST\n", "")
+	check(t, f, "rd -16 ffff888000010000 3",
+		"ffff888000010000:  4241 4443 4645                            ABCDEF\n", "")
+	check(t, f, "rd -8 ffff888000010000 17",
+		"ffff888000010000:  41 42 43 44 45 46 47 48 49 4a 4b 4c 4d 4e 4f 50   ABCDEFGHIJKLMNOP\n"+
+			"ffff888000010010:  51                                                Q\n", "")
+	check(t, f, "rd -x ffff888000010000 3",
+		"ffff888000010000:  4847464544434241 504f4e4d4c4b4a49 \n"+
+			"ffff888000010010:  5857565554535251 \n", "")
+	check(t, f, "rd -d ffff888000010040 2",
+		"ffff888000010040:               -2               1 \n", "")
+	check(t, f, "rd -D ffff888000010040 2",
+		"ffff888000010040:  18446744073709551614                    1 \n", "")
+	check(t, f, "rd -32 -d ffff888000010040 2",
+		"ffff888000010040:            -2           -1 \n", "")
+	check(t, f, "rd -32 -D ffff888000010040 2",
+		"ffff888000010040:    4294967294   4294967295 \n", "")
+	check(t, f, "rd -16 -d ffff888000010040 1",
+		"ffff888000010040:  65534 \n", "")
+	check(t, f, "rd -8 -d ffff888000010040 2",
+		"ffff888000010040:  254 255 \n", "")
+	// -N swaps 16- and 32-bit values, and their ASCII.
+	check(t, f, "rd -N -32 ffff888000010000 1",
+		"ffff888000010000:  41424344                              DCBA\n", "")
+}
+
+func TestRdUnalignedAndPages(t *testing.T) {
+	f := rdFake()
+	check(t, f, "rd ffff888000010003 2",
+		"ffff888000010003:  4b4a494847464544 535251504f4e4d4c   DEFGHIJKLMNOPQRS\n", "")
+	check(t, f, "rd -32 ffff888000010001 1",
+		"ffff888000010001:  45444342                              BCDE\n", "")
+	// Items that straddle the boundary of two readable pages.
+	f.put(base+0xffc, []byte("wxyz1234"))
+	check(t, f, "rd ffff888000010ffc 1",
+		"ffff888000010ffc:  343332317a797877                    wxyz1234\n", "")
+	check(t, f, "rd -32 ffff888000010ffc 2",
+		"ffff888000010ffc:  7a797877 34333231                     wxyz1234\n", "")
+}
+
+func TestRdFaults(t *testing.T) {
+	f := rdFake()
+	// Unmapped page after two readable ones: what was read, then the error.
+	out, _, err := f.run(t, "rd ffff888000011ff0 4")
+	if want := "ffff888000011ff0:  0000000000000000 0000000000000000 "; out != want {
+		t.Errorf("partial output %q, want %q", out, want)
+	}
+	if want := `invalid kernel virtual address: ffff888000012000  type: "64-bit KVADDR"`; err != want {
+		t.Errorf("error %q, want %q", err, want)
+	}
+	// The fault in the middle of a line, and in an item straddling pages.
+	check(t, f, "rd -32 ffff888000011ff4 4",
+		"ffff888000011ff4:  00000000 00000000 00000000 ",
+		`invalid kernel virtual address: ffff888000012000  type: "32-bit KVADDR"`)
+	check(t, f, "rd ffff888000011ffc 2", "",
+		`invalid kernel virtual address: ffff888000012000  type: "64-bit KVADDR"`)
+	// An excluded page is named as such.
+	f.page(base + 0x2000)
+	check(t, f, "rd -8 ffff888000012ffe 4",
+		"ffff888000012ffe:  00 00 ",
+		`page excluded: kernel virtual address: ffff888000013000  type: "8-bit KVADDR"`)
+	// Physical memory the dump does not hold: seek error.
+	f.phys[0x5000] = make([]byte, 4096)
+	check(t, f, "rd -p 5ff8 2",
+		"            5ff8:  0000000000000000 ",
+		`seek error: physical address: 6000  type: "64-bit PHYSADDR"`)
+	check(t, f, "rd -p -32 5ff8 1",
+		"            5ff8:  00000000                              ....\n", "")
+	// A user address.
+	_, _, err = f.run(t, "rd 1000 2")
+	if !strings.Contains(err, "user virtual address 1000") {
+		t.Errorf("user address: %q", err)
+	}
+	_, _, err = f.run(t, "rd -u ffff888000010000")
+	if !strings.Contains(err, "does not translate user addresses") {
+		t.Errorf("-u: %q", err)
+	}
+}
+
+func TestRdHugeCounts(t *testing.T) {
+	f := rdFake()
+	// A count far beyond memory stops at the first fault, reading in
+	// bounded chunks.
+	out, _, err := f.run(t, "rd -x ffff888000010000 7fffffffffffffff")
+	if !strings.HasPrefix(err, "invalid kernel virtual address: ffff888000012000") {
+		t.Errorf("error %q", err)
+	}
+	if n := strings.Count(out, "\n"); n != 0x2000/16-1 {
+		t.Errorf("%d full lines", n)
+	}
+	if f.maxRead > readChunk {
+		t.Errorf("read %d bytes at once", f.maxRead)
+	}
+	// A count that wraps past the top of the address space.
+	f.put64(0xfffffffffffffff0, 1, 2)
+	out, _, err = f.run(t, "rd -x fffffffffffffff0 100")
+	if out != "fffffffffffffff0:  0000000000000001 0000000000000002 " || !strings.Contains(err, "address: 0 ") {
+		t.Errorf("wrap: %q %q", out, err)
+	}
+	// -R with a huge count does not panic.
+	_, _, err = f.run(t, "rd -R ffff888000010000 fffffffffffffff")
+	if err == "" {
+		t.Errorf("-R huge count: no error")
+	}
+	// A count of all ones is crash's -1: the default count.
+	check(t, f, "rd -x ffff888000010000 ffffffffffffffff",
+		"ffff888000010000:  4847464544434241 \n", "")
+	check(t, f, "rd ffff888000010000 0", "", "invalid count request: 0")
+}
+
+func TestRdASCII(t *testing.T) {
+	f := rdFake()
+	// Without a count: up to the first unprintable byte, no newline.
+	check(t, f, "rd -a ffff888000010000", "ffff888000010000:  ABCDEFGHIJKLMNOPQRSTUVWXYZ", "")
+	// With a count: unprintable bytes break lines, and the end has one.
+	f.put(base+0x100, []byte("hello\x00\x00world"))
+	check(t, f, "rd -a ffff888000010100 12",
+		"ffff888000010100:  hello\nffff888000010107:  world\n", "")
+	// 60 characters a line.
+	long := strings.Repeat("x", 70)
+	f.put(base+0x200, []byte(long+"\x00"))
+	check(t, f, "rd -a ffff888000010200",
+		"ffff888000010200:  "+long[:60]+"\nffff88800001023c:  "+long[60:], "")
+	// A string that runs into an unmapped page.
+	f.put(base+0x1ffc, []byte("abcd"))
+	check(t, f, "rd -a ffff888000011ffc", "ffff888000011ffc:  abcd",
+		`invalid kernel virtual address: ffff888000012000  type: "ascii"`)
+	// -e gives a byte count.
+	check(t, f, "rd -a -e ffff888000010004 ffff888000010000", "ffff888000010000:  ABCD\n", "")
+}
+
+func TestRdSymbolic(t *testing.T) {
+	f := rdFake()
+	check(t, f, "rd -s ffff888000010040 8",
+		"ffff888000010040:  fffffffffffffffe 0000000000000001 \n"+
+			"ffff888000010050:  jiffies          counter+4        \n"+
+			"ffff888000010060:  mod_fn+4         mod              \n"+
+			"ffff888000010070:  0000000000000010 helper           \n", "")
+	// -s only with 64-bit items; -s before -32 is accepted and shows hex.
+	out, _, err := f.run(t, "rd -32 -s ffff888000010040")
+	if err != "-s option is only allowed with 64-bit display" || !strings.HasPrefix(out, "Usage:\n  rd ") {
+		t.Errorf("-32 -s: %q %q", out, err)
+	}
+	check(t, f, "rd -s -32 ffff888000010040 1", "ffff888000010040:  fffffffe \n", "")
+	check(t, f, "rd -s -d ffff888000010050 1", "ffff888000010050:      -2113929216 \n", "")
+}
+
+func TestRdArguments(t *testing.T) {
+	f := rdFake()
+	f.put64(0xffffffff82000000, 0x1234, 0x5678, 0x9abc)
+	f.put64(0xffffffff82000040, 0x4242)
+	one := "ffffffff82000000:  0000000000001234 \n"
+	check(t, f, "rd -x jiffies", one, "")
+	check(t, f, "rd -x ffffffff82000000", one, "")
+	check(t, f, "rd -x (jiffies+8)", "ffffffff82000008:  0000000000005678 \n", "")
+	check(t, f, "rd -x (jiffies+0x10)", "ffffffff82000010:  0000000000009abc \n", "")
+	check(t, f, "rd -x jiffies+16", "ffffffff82000010:  0000000000009abc \n", "")
+	check(t, f, "rd -x counter-0x40", one, "")
+	check(t, f, "rd -x -o 8 jiffies", "ffffffff82000008:  0000000000005678 \n", "")
+	check(t, f, "rd -x -o 10 jiffies", "ffffffff8200000a:  9abc000000000000 \n", "")
+	check(t, f, "rd -x jiffies 2", "ffffffff82000000:  0000000000001234 0000000000005678 \n", "")
+	check(t, f, "rd -x jiffies a", "ffffffff82000000:  0000000000001234 0000000000005678 \n"+
+		"ffffffff82000010:  0000000000009abc 0000000000000000 \n"+
+		"ffffffff82000020:  0000000000000000 0000000000000000 \n"+
+		"ffffffff82000030:  0000000000000000 0000000000000000 \n"+
+		"ffffffff82000040:  0000000000004242 0000000000000000 \n", "")
+	check(t, f, "rd -x -e ffffffff82000010 jiffies", "ffffffff82000000:  0000000000001234 0000000000005678 \n", "")
+	check(t, f, "rd -x -e ffffffff82000000 jiffies", "", "invalid ending address: ffffffff82000000")
+	check(t, f, "rd -x -R ffffffff82000010 2", "ffffffff82000008:  0000000000005678 0000000000009abc \n", "")
+	// Options after the operands, as GNU getopt allows.
+	check(t, f, "rd jiffies 1 -x", one, "")
+	// -e with a count: warned and ignored.
+	out, warn, _ := f.run(t, "rd -x -e ffffffff82000010 jiffies 1")
+	if out != one || warn != "WARNING: ending address ignored when count is specified\n" {
+		t.Errorf("-e with count: %q %q", out, warn)
+	}
+	// An unknown symbol lists the alternatives, as crash does.
+	check(t, f, "rd jiff", "symbol not found: jiff\npossible alternatives:\n"+
+		"  ffffffff82000000 (D) jiffies\n  ffffffff82000000 (D) jiffies_64\n", "")
+	check(t, f, "rd nosuch", "symbol not found: nosuch\npossible alternatives:\n  (none found)\n", "")
+	check(t, f, "rd (nosuch+8)", "", "invalid expression: (nosuch+8)")
+	// Usage and option errors.
+	out, _, err := f.run(t, "rd")
+	if err != "" || !strings.HasPrefix(out, "Usage:\n  rd [-adDsSupxmfNR]") || !strings.HasSuffix(out, "Enter \"help rd\" for details.\n") {
+		t.Errorf("no address: %q %q", out, err)
+	}
+	if _, _, err := f.run(t, "rd -z jiffies"); err != "rd: invalid option -- 'z'" {
+		t.Errorf("-z: %q", err)
+	}
+	if _, _, err := f.run(t, "rd jiffies -1"); err != "rd: option requires an argument -- '1'" {
+		t.Errorf("-1: %q", err)
+	}
+	if _, _, err := f.run(t, "rd -65 jiffies"); err != "invalid option: 65" {
+		t.Errorf("-65: %q", err)
+	}
+	if _, _, err := f.run(t, "rd -m jiffies"); err != "-m option only applies to xen architecture" {
+		t.Errorf("-m: %q", err)
+	}
+	if _, _, err := f.run(t, "rd jiffies 12z"); err != "not a valid number: 12z" {
+		t.Errorf("bad count: %q", err)
+	}
+}
+
+func TestRdRaw(t *testing.T) {
+	f := rdFake()
+	path := filepath.Join(t.TempDir(), "raw")
+	check(t, f, "rd -r "+path+" ffff888000010000 5", "5 bytes copied from 0xffff888000010000 to "+path+"\n", "")
+	if b, err := os.ReadFile(path); err != nil || string(b) != "ABCDE" {
+		t.Errorf("raw file %q %v", b, err)
+	}
+	check(t, f, "rd -r "+path+" ffff888000010000", "", "-r option requires either a count argument or the -e option")
+	check(t, f, "rd -r "+path+" ffff888000011ffe 4", "",
+		`invalid kernel virtual address: ffff888000012000  type: "raw dump to file"`)
+	if b, _ := os.ReadFile(path); len(b) != 2 {
+		t.Errorf("raw file after a fault has %d bytes, want the 2 read", len(b))
+	}
+}

@@ -6,9 +6,9 @@ import (
 	"testing"
 )
 
-type mapResolver map[string]uint64
+type addrMapResolver map[string]uint64
 
-func (m mapResolver) symbolAddr(name string) (uint64, bool) {
+func (m addrMapResolver) symbolAddr(name string) (uint64, bool) {
 	v, ok := m[name]
 	return v, ok
 }
@@ -71,7 +71,7 @@ func TestNumbers(t *testing.T) {
 }
 
 func TestEvalExpr(t *testing.T) {
-	syms := mapResolver{"jiffies": 0x1000, "jiffies_64": 0x1000}
+	syms := addrMapResolver{"jiffies": 0x1000, "jiffies_64": 0x1000}
 	for s, want := range map[string]uint64{
 		"(jiffies+8)":     0x1008,
 		"(jiffies+0x10)":  0x1010,
@@ -107,7 +107,7 @@ func TestEvalExpr(t *testing.T) {
 }
 
 func TestParseAddrArg(t *testing.T) {
-	syms := mapResolver{"jiffies": 0x1000, "init_task": 0x2000, "dead": 0x3000}
+	syms := addrMapResolver{"jiffies": 0x1000, "init_task": 0x2000, "dead": 0x3000}
 	for s, want := range map[string]uint64{
 		"jiffies":      0x1000,
 		"jiffies+8":    0x1008,

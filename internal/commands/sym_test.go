@@ -1,13 +1,19 @@
 package commands
 
 import (
+	"bytes"
+	"encoding/binary"
 	"strings"
 	"testing"
 
+	"kdive/internal/arch/amd64"
+	"kdive/internal/dump"
+	"kdive/internal/mem"
+	"kdive/internal/program"
 	"kdive/internal/symtab"
 )
 
-func checkSym(t *testing.T, f *fakeProg, line, wantOut, wantWarn string) {
+func checkSym(t *testing.T, f *symFake, line, wantOut, wantWarn string) {
 	t.Helper()
 	out, warn, err := f.run(t, line)
 	if err != "" {
@@ -22,7 +28,7 @@ func checkSym(t *testing.T, f *fakeProg, line, wantOut, wantWarn string) {
 }
 
 func TestSymByName(t *testing.T) {
-	f := kernelFake()
+	f := symKernelFake()
 	checkSym(t, f, "sym jiffies", "ffffffff82000000 (D) jiffies\n", "")
 	// Text symbols end with a blank where crash puts the line number.
 	checkSym(t, f, "sym startup_64", "ffffffff81000000 (T) startup_64 \n", "")
@@ -43,7 +49,7 @@ func TestSymByName(t *testing.T) {
 }
 
 func TestSymByAddress(t *testing.T) {
-	f := kernelFake()
+	f := symKernelFake()
 	// Among symbols at one address, the first by name; inside, the last.
 	checkSym(t, f, "sym ffffffff82000000", "ffffffff82000000 (D) jiffies\n", "")
 	checkSym(t, f, "sym ffffffff82000001", "ffffffff82000001 (D) jiffies_64+1\n", "")
@@ -67,8 +73,8 @@ func TestSymByAddress(t *testing.T) {
 }
 
 func TestSymHexLookingNames(t *testing.T) {
-	f := kernelFake()
-	f.addSyms(sym("add", 0xffffffff82000080, 'd'))
+	f := symKernelFake()
+	f.addSyms(mkSym("add", 0xffffffff82000080, 'd'))
 	// sym prefers the symbol; rd reads a hex-looking word as a number.
 	checkSym(t, f, "sym add", "ffffffff82000080 (d) add\n", "")
 	_, _, err := f.run(t, "rd add")
@@ -78,15 +84,15 @@ func TestSymHexLookingNames(t *testing.T) {
 }
 
 func TestSymDuplicates(t *testing.T) {
-	f := kernelFake()
-	f.addSyms(sym("err_text", 0xffffffff82000100, 'd'), sym("err_text", 0xffffffff82000080, 'd'),
+	f := symKernelFake()
+	f.addSyms(mkSym("err_text", 0xffffffff82000100, 'd'), mkSym("err_text", 0xffffffff82000080, 'd'),
 		symtab.Sym{Name: "err_text", Addr: 0xffffffffc0002100, Type: 'd', Module: "mod"})
 	checkSym(t, f, "sym err_text",
 		"ffffffff82000080 (d) err_text\nffffffff82000100 (d) err_text\nffffffffc0002100 (?) err_text [mod]\n", "")
 }
 
 func TestSymListings(t *testing.T) {
-	f := kernelFake()
+	f := symKernelFake()
 	checkSym(t, f, "sym -l",
 		"0 (D) __per_cpu_start\n10 (D) cpu_number\n100 (D) __per_cpu_end\n"+
 			"ffffffff81000000 (T) _stext\nffffffff81000000 (T) _text\nffffffff81000000 (T) startup_64\n"+
@@ -109,7 +115,7 @@ func TestSymListings(t *testing.T) {
 }
 
 func TestSymNextPrev(t *testing.T) {
-	f := kernelFake()
+	f := symKernelFake()
 	checkSym(t, f, "sym -n jiffies", "ffffffff82000000 (D) jiffies\nffffffff82000040 (d) counter\n", "")
 	checkSym(t, f, "sym -p jiffies", "ffffffff81000200 (T) _etext \nffffffff82000000 (D) jiffies\n", "")
 	// Past the kernel's last symbol, into the modules and back.
@@ -119,7 +125,7 @@ func TestSymNextPrev(t *testing.T) {
 }
 
 func TestSymUsage(t *testing.T) {
-	f := kernelFake()
+	f := symKernelFake()
 	out, _, err := f.run(t, "sym")
 	if err != "" || !strings.HasPrefix(out, "Usage:\n  sym [-l] | [-M]") {
 		t.Errorf("sym alone: %q %q", out, err)
@@ -134,7 +140,7 @@ func TestSymUsage(t *testing.T) {
 }
 
 func TestSymNoModuleList(t *testing.T) {
-	f := kernelFake()
+	f := symKernelFake()
 	f.mods = nil
 	// Without the module list, each module is framed by its symbols.
 	checkSym(t, f, "sym ffffffffc0000104", "ffffffffc0000104 (t) mod_fn+4 [mod] \n", "")
@@ -154,4 +160,155 @@ func TestCrashSymName(t *testing.T) {
 			t.Errorf("crashSymName(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// symFake is a small kernel for rd and sym tests: a few pages of virtual
+// and physical memory, some excluded or missing, and a symbol table.
+type symFake struct {
+	virt     map[uint64][]byte // page address -> 4096 bytes
+	excluded map[uint64]bool   // virtual pages mapped to an excluded frame
+	phys     map[uint64][]byte // physical pages
+	syms     *symtab.Table
+	mods     []program.Module
+	info     program.SourceInfo
+	reads    int // ReadAt and ReadPhysAt calls
+	maxRead  int // largest read asked for
+}
+
+const symFakePageOffset = 0xffff888000000000
+
+func newSymFake() *symFake {
+	return &symFake{
+		virt:     map[uint64][]byte{},
+		excluded: map[uint64]bool{},
+		phys:     map[uint64][]byte{},
+		syms:     symtab.New(nil, "test"),
+		info:     program.SourceInfo{PageOffset: symFakePageOffset},
+	}
+}
+
+// page returns the (new, zero) page of virtual memory at addr.
+func (f *symFake) page(addr uint64) []byte {
+	pa := addr &^ 4095
+	if f.virt[pa] == nil {
+		f.virt[pa] = make([]byte, 4096)
+	}
+	return f.virt[pa]
+}
+
+// put writes bytes into virtual memory, creating the pages.
+func (f *symFake) put(addr uint64, b []byte) {
+	for i, c := range b {
+		a := addr + uint64(i)
+		f.page(a)[a&4095] = c
+	}
+}
+
+func (f *symFake) put64(addr uint64, vals ...uint64) {
+	for i, v := range vals {
+		var b [8]byte
+		binary.LittleEndian.PutUint64(b[:], v)
+		f.put(addr+uint64(8*i), b[:])
+	}
+}
+
+func (f *symFake) ReadAt(b []byte, addr uint64) (int, error) {
+	f.reads++
+	f.maxRead = max(f.maxRead, len(b))
+	done := 0
+	for done < len(b) {
+		a := addr + uint64(done)
+		pa := a &^ 4095
+		n := min(len(b)-done, int(4096-a&4095))
+		if f.excluded[pa] {
+			return done, &mem.FaultError{Addr: a, Err: &dump.ExcludedError{Addr: 0x1000}}
+		}
+		pg := f.virt[pa]
+		if pg == nil {
+			return done, &mem.FaultError{Addr: a, Err: &amd64.TranslateError{Addr: a, Level: "PTE"}}
+		}
+		copy(b[done:done+n], pg[a&4095:])
+		done += n
+	}
+	return done, nil
+}
+
+func (f *symFake) ReadPhysAt(b []byte, addr uint64) (int, error) {
+	f.reads++
+	done := 0
+	for done < len(b) {
+		a := addr + uint64(done)
+		pa := a &^ 4095
+		n := min(len(b)-done, int(4096-a&4095))
+		pg := f.phys[pa]
+		if pg == nil {
+			return done, &dump.NotPresentError{Addr: a}
+		}
+		copy(b[done:done+n], pg[a&4095:])
+		done += n
+	}
+	return done, nil
+}
+
+func (f *symFake) Symbols() *symtab.Table             { return f.syms }
+func (f *symFake) Modules() ([]program.Module, error) { return f.mods, nil }
+func (f *symFake) Info() *program.SourceInfo          { return &f.info }
+func (f *symFake) addSyms(s ...symtab.Sym)            { f.syms = f.syms.With(s) }
+func (f *symFake) addModule(m program.Module)         { f.mods = append(f.mods, m) }
+func mkSym(name string, addr uint64, typ byte) symtab.Sym {
+	return symtab.Sym{Name: name, Addr: addr, Type: typ}
+}
+
+// run runs rd or sym on the fake, returning standard output, warnings and
+// the error message ("" for none).
+func (f *symFake) run(t *testing.T, line string) (out, warn, errmsg string) {
+	t.Helper()
+	args := strings.Fields(line)
+	var o, w bytes.Buffer
+	env := &Env{Out: &o, Err: &w}
+	var err error
+	switch args[0] {
+	case "rd":
+		err = rdCommand(env, f, args[1:])
+	case "sym":
+		err = symCommand(env, f, args[1:])
+	default:
+		t.Fatalf("unknown command %s", args[0])
+	}
+	if err != nil {
+		errmsg = err.Error()
+	}
+	return o.String(), w.String(), errmsg
+}
+
+// symKernelFake is a fake with kernel text and data symbols and one module.
+//
+//	ffffffff81000000 T _stext / _text / startup_64
+//	ffffffff81000100 t helper.part.0 (crash shows "helper")
+//	ffffffff81000200 T _etext
+//	ffffffff82000000 D jiffies, jiffies_64 (same address)
+//	ffffffff82000040 d counter
+//	ffffffff82001000 B _end
+//	per-CPU: 0 D __per_cpu_start, 0x10 D cpu_number, 0x100 D __per_cpu_end
+//	module "mod" at ffffffffc0000000, 0x3000 bytes: mod_fn t at +0x100,
+//	mod_init T at +0x180, mod_data d at +0x2000
+func symKernelFake() *symFake {
+	f := newSymFake()
+	f.addSyms(
+		mkSym("__per_cpu_start", 0, 'D'), mkSym("cpu_number", 0x10, 'D'), mkSym("__per_cpu_end", 0x100, 'D'),
+		mkSym("phys_startup_64", 0x1000000, 'A'),
+		mkSym("startup_64", 0xffffffff81000000, 'T'), mkSym("_stext", 0xffffffff81000000, 'T'), mkSym("_text", 0xffffffff81000000, 'T'),
+		mkSym("helper.part.0", 0xffffffff81000100, 't'),
+		mkSym("_etext", 0xffffffff81000200, 'T'),
+		mkSym("jiffies_64", 0xffffffff82000000, 'D'), mkSym("jiffies", 0xffffffff82000000, 'D'),
+		mkSym("counter", 0xffffffff82000040, 'd'),
+		mkSym("_end", 0xffffffff82001000, 'B'),
+	)
+	f.addModule(program.Module{Name: "mod", Base: 0xffffffffc0000000, Size: 0x3000})
+	f.addSyms(
+		symtab.Sym{Name: "mod_fn", Addr: 0xffffffffc0000100, Type: 't', Module: "mod"},
+		symtab.Sym{Name: "mod_init", Addr: 0xffffffffc0000180, Type: 'T', Module: "mod"},
+		symtab.Sym{Name: "mod_data", Addr: 0xffffffffc0002000, Type: 'd', Module: "mod"},
+	)
+	return f
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -305,5 +306,68 @@ func TestSysCorpus(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// crash 8.0.2 itself on corpus dumps (when installed): every sys line but
+// TASKS (crash's task table is broken on this kernel) is byte for byte
+// crash's. By default two dumps (a kdump lzo file and a QEMU kdump file,
+// ~11 s of crash each); KDIVE_CRASH_COMPARE=all runs every dump.
+func TestSysAgainstCrash(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short")
+	}
+	crash, err := exec.LookPath("crash")
+	if err != nil {
+		t.Skip("crash is not installed")
+	}
+	testcorpus.Dir(t)
+	vmlinux := testcorpus.Vmlinux(t)
+	type job struct{ sc, f string }
+	jobs := []job{{"sysrq", testcorpus.KdumpLZO}, {"oops-wq", testcorpus.QEMUKdump}}
+	if os.Getenv("KDIVE_CRASH_COMPARE") == "all" {
+		jobs = nil
+		for _, sc := range testcorpus.Scenarios() {
+			for _, f := range testcorpus.Formats() {
+				jobs = append(jobs, job{sc, f})
+			}
+		}
+	}
+	for _, j := range jobs {
+		t.Run(j.sc+"/"+j.f, func(t *testing.T) {
+			path := testcorpus.File(t, j.sc, j.f)
+			cmds := filepath.Join(t.TempDir(), "cmds")
+			if err := os.WriteFile(cmds, []byte("sys\nquit\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			cmd := exec.Command(crash, "-s", vmlinux, path, "-i", cmds)
+			cmd.Env = append(os.Environ(), "TZ=UTC")
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Skipf("crash failed: %v\n%s", err, out)
+			}
+			var want []string
+			for _, l := range strings.Split(string(out), "\n") {
+				if len(l) > 14 && l[12:14] == ": " && strings.TrimSpace(l[:12]) == strings.ToUpper(strings.TrimSpace(l[:12])) && !strings.HasPrefix(l, "WARNING") {
+					want = append(want, l)
+				}
+			}
+			if len(want) != 13 {
+				t.Skipf("crash printed %d sys lines:\n%s", len(want), out)
+			}
+			got, _ := runSysOn(t, vmlinux, path)
+			gl := strings.Split(strings.TrimSuffix(got, "\n"), "\n")
+			if len(gl) != len(want) {
+				t.Fatalf("kdive:\n%s\ncrash:\n%s", got, strings.Join(want, "\n"))
+			}
+			for i := range want {
+				if strings.HasPrefix(want[i], "       TASKS: ") {
+					continue
+				}
+				if gl[i] != want[i] {
+					t.Errorf("got  %q\ncrash %q", gl[i], want[i])
+				}
+			}
+		})
 	}
 }

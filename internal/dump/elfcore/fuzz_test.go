@@ -11,6 +11,7 @@ import (
 
 	"kdive/internal/dump"
 	ect "kdive/internal/dump/elfcore/elfcoretest"
+	"kdive/internal/testcorpus"
 )
 
 // fuzzSeeds are header-sized prefixes of synthetic cores of every kind,
@@ -70,13 +71,7 @@ func realFiles() []string {
 	return out
 }
 
-func corpusDir() string {
-	if d := os.Getenv("KDIVE_CORPUS"); d != "" {
-		return d
-	}
-	home, _ := os.UserHomeDir()
-	return filepath.Join(home, ".cache", "kdive", "corpus")
-}
+func corpusDir() string { return testcorpus.Path() }
 
 // FuzzOpen parses arbitrary bytes as an ELF core (with the file size known
 // and unknown) and reads around every segment: nothing may panic, hang or

@@ -11,28 +11,22 @@ import (
 
 	"kdive/internal/dump"
 	"kdive/internal/dump/diskdump"
+	"kdive/internal/testcorpus"
 )
 
-// Real dumps from the test rig: $HOME/.cache/kdive/corpus/<scenario>/
-// (or $KDIVE_CORPUS/<scenario>/) holds vmcore.elf (a /proc/vmcore copy),
-// vmcore.filtered.elf (makedumpfile -E), qemu.elf (dump-guest-memory,
-// paging:false) and vmcore.lzo (kdump-compressed, same crash).
+// Real dumps from the test rig (see internal/testcorpus): per scenario
+// vmcore.elf (a /proc/vmcore copy), vmcore.filtered.elf (makedumpfile -E -d
+// 31 of it), qemu.elf (dump-guest-memory, paging:false, -device vmcoreinfo)
+// and vmcore.lzo (kdump-compressed, same crash as vmcore.elf).
 
 const wantRelease = "OSRELEASE=6.1.0-53-cloud-amd64\n"
 
-func scenarios(t *testing.T) []string {
-	t.Helper()
-	m, _ := filepath.Glob(filepath.Join(corpusDir(), "*"))
-	var out []string
-	for _, d := range m {
-		if fi, err := os.Stat(d); err == nil && fi.IsDir() {
-			out = append(out, d)
-		}
+// forScenarios runs f for each corpus scenario whose files are present.
+func forScenarios(t *testing.T, f func(t *testing.T, sc string)) {
+	testcorpus.Dir(t)
+	for _, sc := range testcorpus.Scenarios() {
+		t.Run(sc, func(t *testing.T) { f(t, sc) })
 	}
-	if len(out) == 0 {
-		t.Skipf("no real dumps under %s (the test rig puts them there)", corpusDir())
-	}
-	return out
 }
 
 func openReal(t *testing.T, path string) *Core {
@@ -70,65 +64,53 @@ func checkCommon(t *testing.T, c *Core) {
 func hasRelease(vmci []byte) bool { return bytes.Contains(vmci, []byte(wantRelease)) }
 
 func TestRealVmcore(t *testing.T) {
-	for _, dir := range scenarios(t) {
-		path := filepath.Join(dir, "vmcore.elf")
-		if _, err := os.Stat(path); err != nil {
-			t.Logf("%s: no vmcore.elf", dir)
-			continue
+	forScenarios(t, func(t *testing.T, sc string) {
+		c := openReal(t, testcorpus.File(t, sc, testcorpus.KdumpELF))
+		checkCommon(t, c)
+		info := c.Info()
+		if !hasRelease(info.VMCOREINFO) {
+			t.Errorf("VMCOREINFO lacks %q: %.200q", wantRelease, info.VMCOREINFO)
 		}
-		t.Run(filepath.Base(dir), func(t *testing.T) {
-			c := openReal(t, path)
-			checkCommon(t, c)
-			info := c.Info()
-			if !hasRelease(info.VMCOREINFO) {
-				t.Errorf("VMCOREINFO lacks %q: %.200q", wantRelease, info.VMCOREINFO)
+		if info.Partial {
+			t.Errorf("a /proc/vmcore copy marked partial")
+		}
+		// kexec's headers: kernel virtual addresses on every PT_LOAD.
+		for _, s := range info.Segments {
+			if s.VAddr < 0xffff800000000000 || s.FileSize != s.MemSize {
+				t.Errorf("segment %+v", s)
 			}
-			if info.Partial {
-				t.Errorf("a /proc/vmcore copy marked partial")
+		}
+		// The first page of every segment is readable.
+		p := make([]byte, 4096)
+		for _, s := range info.Segments {
+			if _, err := c.ReadPhysAt(p, s.PAddr); err != nil {
+				t.Errorf("read %#x: %v", s.PAddr, err)
 			}
-			// kexec's headers: kernel virtual addresses on every PT_LOAD.
-			for _, s := range info.Segments {
-				if s.VAddr < 0xffff800000000000 || s.FileSize != s.MemSize {
-					t.Errorf("segment %+v", s)
-				}
-			}
-			// The first page of every segment is readable.
-			p := make([]byte, 4096)
-			for _, s := range info.Segments {
-				if _, err := c.ReadPhysAt(p, s.PAddr); err != nil {
-					t.Errorf("read %#x: %v", s.PAddr, err)
-				}
-			}
-		})
-	}
+		}
+	})
 }
 
 func TestRealQEMU(t *testing.T) {
-	for _, dir := range scenarios(t) {
-		path := filepath.Join(dir, "qemu.elf")
-		if _, err := os.Stat(path); err != nil {
-			t.Logf("%s: no qemu.elf", dir)
-			continue
+	forScenarios(t, func(t *testing.T, sc string) {
+		c := openReal(t, testcorpus.File(t, sc, testcorpus.QEMUELF))
+		checkCommon(t, c)
+		info := c.Info()
+		if len(info.QEMUCPUState) != 2 {
+			t.Errorf("%d QEMU notes, want 2", len(info.QEMUCPUState))
 		}
-		t.Run(filepath.Base(dir), func(t *testing.T) {
-			c := openReal(t, path)
-			checkCommon(t, c)
-			info := c.Info()
-			if len(info.QEMUCPUState) != 2 {
-				t.Errorf("%d QEMU notes, want 2", len(info.QEMUCPUState))
+		// The rig runs QEMU with -device vmcoreinfo and the guest
+		// loads qemu_fw_cfg, which publishes the note.
+		if info.VMCOREINFO == nil {
+			t.Errorf("no VMCOREINFO note")
+		} else if !hasRelease(info.VMCOREINFO) {
+			t.Errorf("VMCOREINFO lacks %q", wantRelease)
+		}
+		for _, s := range info.Segments {
+			if s.VAddr != 0 {
+				t.Errorf("segment %+v: paging:false dump with a virtual address", s)
 			}
-			if info.VMCOREINFO == nil {
-				t.Logf("no VMCOREINFO note (QEMU without -device vmcoreinfo, or the guest did not publish it)")
-			} else if !hasRelease(info.VMCOREINFO) {
-				t.Errorf("VMCOREINFO lacks %q", wantRelease)
-			}
-			for _, s := range info.Segments {
-				if s.VAddr != 0 {
-					t.Errorf("segment %+v: paging:false dump with a virtual address", s)
-				}
-			}
-		})
-	}
+		}
+	})
 }
 
 // samplePages picks page addresses across a dump's RAM: the first and last
@@ -155,151 +137,137 @@ func samplePages(c *Core, n int) []uint64 {
 }
 
 func TestRealFiltered(t *testing.T) {
-	for _, dir := range scenarios(t) {
-		fpath := filepath.Join(dir, "vmcore.filtered.elf")
-		upath := filepath.Join(dir, "vmcore.elf")
-		if _, err := os.Stat(fpath); err != nil {
-			t.Logf("%s: no vmcore.filtered.elf", dir)
-			continue
+	forScenarios(t, func(t *testing.T, sc string) {
+		fpath := testcorpus.File(t, sc, testcorpus.KdumpFilterd)
+		upath := filepath.Join(filepath.Dir(fpath), testcorpus.KdumpELF)
+		f := openReal(t, fpath)
+		checkCommon(t, f)
+		if !hasRelease(f.Info().VMCOREINFO) {
+			t.Errorf("VMCOREINFO lacks %q", wantRelease)
 		}
-		t.Run(filepath.Base(dir), func(t *testing.T) {
-			f := openReal(t, fpath)
-			checkCommon(t, f)
-			if !hasRelease(f.Info().VMCOREINFO) {
-				t.Errorf("VMCOREINFO lacks %q", wantRelease)
+		zf, err := OpenCore(fpath, dump.Options{ZeroExcluded: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer zf.Close()
+		var u *Core
+		if _, err := os.Stat(upath); err == nil {
+			u = openReal(t, upath)
+			if f.Info().MaxPFN != u.Info().MaxPFN {
+				t.Errorf("MaxPFN filtered %#x, full %#x", f.Info().MaxPFN, u.Info().MaxPFN)
 			}
-			zf, err := OpenCore(fpath, dump.Options{ZeroExcluded: true})
-			if err != nil {
-				t.Fatal(err)
+		}
+		pages := samplePages(f, 3000)
+		if u != nil {
+			pages = append(pages, samplePages(u, 1000)...)
+		}
+		pf, pu, pz := make([]byte, 4096), make([]byte, 4096), make([]byte, 4096)
+		var have, excluded, absent int
+		for _, a := range pages {
+			_, ferr := f.ReadPhysAt(pf, a)
+			_, zerr := zf.ReadPhysAt(pz, a)
+			var ee *dump.ExcludedError
+			var np *dump.NotPresentError
+			switch {
+			case ferr == nil:
+				have++
+				if zerr != nil || !bytes.Equal(pz, pf) {
+					t.Fatalf("%#x: zero-excluded read differs: %v", a, zerr)
+				}
+			case errors.As(ferr, &ee):
+				excluded++
+				if zerr != nil || !bytes.Equal(pz, make([]byte, 4096)) {
+					t.Fatalf("%#x: zero-excluded read: %v / not zero", a, zerr)
+				}
+			case errors.As(ferr, &np):
+				absent++
+			default:
+				t.Fatalf("%#x: %v", a, ferr)
 			}
-			defer zf.Close()
-			var u *Core
-			if _, err := os.Stat(upath); err == nil {
-				u = openReal(t, upath)
-				if f.Info().MaxPFN != u.Info().MaxPFN {
-					t.Errorf("MaxPFN filtered %#x, full %#x", f.Info().MaxPFN, u.Info().MaxPFN)
+			if u == nil {
+				continue
+			}
+			_, uerr := u.ReadPhysAt(pu, a)
+			switch {
+			case ferr == nil:
+				if uerr != nil || !bytes.Equal(pf, pu) {
+					t.Fatalf("%#x: filtered has the page, full dump: %v / data differs", a, uerr)
+				}
+			case errors.As(ferr, &ee):
+				if uerr != nil {
+					t.Fatalf("%#x: excluded in the filtered dump, full dump: %v", a, uerr)
+				}
+			case errors.As(ferr, &np):
+				if !errors.As(uerr, &np) {
+					t.Fatalf("%#x: not present in the filtered dump, full dump: %v", a, uerr)
 				}
 			}
-			pages := samplePages(f, 3000)
-			if u != nil {
-				pages = append(pages, samplePages(u, 1000)...)
-			}
-			pf, pu, pz := make([]byte, 4096), make([]byte, 4096), make([]byte, 4096)
-			var have, excluded, absent int
-			for _, a := range pages {
-				_, ferr := f.ReadPhysAt(pf, a)
-				_, zerr := zf.ReadPhysAt(pz, a)
-				var ee *dump.ExcludedError
-				var np *dump.NotPresentError
-				switch {
-				case ferr == nil:
-					have++
-					if zerr != nil || !bytes.Equal(pz, pf) {
-						t.Fatalf("%#x: zero-excluded read differs: %v", a, zerr)
-					}
-				case errors.As(ferr, &ee):
-					excluded++
-					if zerr != nil || !bytes.Equal(pz, make([]byte, 4096)) {
-						t.Fatalf("%#x: zero-excluded read: %v / not zero", a, zerr)
-					}
-				case errors.As(ferr, &np):
-					absent++
-				default:
-					t.Fatalf("%#x: %v", a, ferr)
-				}
-				if u == nil {
-					continue
-				}
-				_, uerr := u.ReadPhysAt(pu, a)
-				switch {
-				case ferr == nil:
-					if uerr != nil || !bytes.Equal(pf, pu) {
-						t.Fatalf("%#x: filtered has the page, full dump: %v / data differs", a, uerr)
-					}
-				case errors.As(ferr, &ee):
-					if uerr != nil {
-						t.Fatalf("%#x: excluded in the filtered dump, full dump: %v", a, uerr)
-					}
-				case errors.As(ferr, &np):
-					if !errors.As(uerr, &np) {
-						t.Fatalf("%#x: not present in the filtered dump, full dump: %v", a, uerr)
-					}
-				}
-			}
-			t.Logf("%d sampled pages: %d present, %d excluded, %d not in RAM", len(pages), have, excluded, absent)
-			if have == 0 {
-				t.Error("no page of the filtered dump is readable")
-			}
-			if f.Info().Partial != (excluded > 0) && excluded > 0 {
-				t.Errorf("Partial %v with %d excluded pages", f.Info().Partial, excluded)
-			}
-			if !f.Info().Partial {
-				t.Errorf("makedumpfile -E dump not marked partial")
-			}
-		})
-	}
+		}
+		t.Logf("%d sampled pages: %d present, %d excluded, %d not in RAM", len(pages), have, excluded, absent)
+		if have == 0 {
+			t.Error("no page of the filtered dump is readable")
+		}
+		if f.Info().Partial != (excluded > 0) && excluded > 0 {
+			t.Errorf("Partial %v with %d excluded pages", f.Info().Partial, excluded)
+		}
+		if !f.Info().Partial {
+			t.Errorf("makedumpfile -E dump not marked partial")
+		}
+	})
 }
 
 // TestRealAgainstKdump reads the same pages from vmcore.elf and vmcore.lzo.
 func TestRealAgainstKdump(t *testing.T) {
-	for _, dir := range scenarios(t) {
-		upath := filepath.Join(dir, "vmcore.elf")
-		kpath := filepath.Join(dir, "vmcore.lzo")
-		if _, err := os.Stat(upath); err != nil {
-			continue
+	forScenarios(t, func(t *testing.T, sc string) {
+		upath := testcorpus.File(t, sc, testcorpus.KdumpELF)
+		kpath := testcorpus.File(t, sc, testcorpus.KdumpLZO)
+		dir := filepath.Dir(upath)
+		u := openReal(t, upath)
+		kd, err := diskdump.Open(kpath, dump.Options{})
+		if err != nil {
+			t.Fatal(err)
 		}
-		if _, err := os.Stat(kpath); err != nil {
-			t.Logf("%s: no vmcore.lzo", dir)
-			continue
+		defer kd.Close()
+		if ki := kd.Info(); !bytes.Equal(bytes.TrimRight(ki.VMCOREINFO, "\x00"), bytes.TrimRight(u.Info().VMCOREINFO, "\x00")) {
+			t.Errorf("VMCOREINFO differs between vmcore.elf and vmcore.lzo")
 		}
-		t.Run(filepath.Base(dir), func(t *testing.T) {
-			u := openReal(t, upath)
-			kd, err := diskdump.Open(kpath, dump.Options{})
-			if err != nil {
-				t.Fatal(err)
+		fpath := filepath.Join(dir, "vmcore.filtered.elf")
+		var f *Core
+		if _, err := os.Stat(fpath); err == nil {
+			f = openReal(t, fpath)
+		}
+		pu, pk, pf := make([]byte, 4096), make([]byte, 4096), make([]byte, 4096)
+		var same, kexcl int
+		for _, a := range samplePages(u, 3000) {
+			if _, err := u.ReadPhysAt(pu, a); err != nil {
+				t.Fatalf("vmcore.elf %#x: %v", a, err)
 			}
-			defer kd.Close()
-			if ki := kd.Info(); !bytes.Equal(bytes.TrimRight(ki.VMCOREINFO, "\x00"), bytes.TrimRight(u.Info().VMCOREINFO, "\x00")) {
-				t.Errorf("VMCOREINFO differs between vmcore.elf and vmcore.lzo")
-			}
-			fpath := filepath.Join(dir, "vmcore.filtered.elf")
-			var f *Core
-			if _, err := os.Stat(fpath); err == nil {
-				f = openReal(t, fpath)
-			}
-			pu, pk, pf := make([]byte, 4096), make([]byte, 4096), make([]byte, 4096)
-			var same, kexcl int
-			for _, a := range samplePages(u, 3000) {
-				if _, err := u.ReadPhysAt(pu, a); err != nil {
-					t.Fatalf("vmcore.elf %#x: %v", a, err)
+			_, kerr := kd.ReadPhysAt(pk, a)
+			var ee *dump.ExcludedError
+			switch {
+			case kerr == nil:
+				if !bytes.Equal(pu, pk) {
+					t.Fatalf("%#x: vmcore.elf and vmcore.lzo differ", a)
 				}
-				_, kerr := kd.ReadPhysAt(pk, a)
-				var ee *dump.ExcludedError
-				switch {
-				case kerr == nil:
-					if !bytes.Equal(pu, pk) {
-						t.Fatalf("%#x: vmcore.elf and vmcore.lzo differ", a)
-					}
-					same++
-				case errors.As(kerr, &ee):
-					kexcl++
+				same++
+			case errors.As(kerr, &ee):
+				kexcl++
+				continue
+			default:
+				if strings.Contains(kerr.Error(), "not in the dump") {
 					continue
-				default:
-					if strings.Contains(kerr.Error(), "not in the dump") {
-						continue
-					}
-					t.Fatalf("vmcore.lzo %#x: %v", a, kerr)
 				}
-				if f != nil {
-					if _, err := f.ReadPhysAt(pf, a); err == nil && !bytes.Equal(pf, pk) {
-						t.Fatalf("%#x: vmcore.filtered.elf and vmcore.lzo differ", a)
-					}
+				t.Fatalf("vmcore.lzo %#x: %v", a, kerr)
+			}
+			if f != nil {
+				if _, err := f.ReadPhysAt(pf, a); err == nil && !bytes.Equal(pf, pk) {
+					t.Fatalf("%#x: vmcore.filtered.elf and vmcore.lzo differ", a)
 				}
 			}
-			t.Logf("%d pages identical, %d excluded from vmcore.lzo", same, kexcl)
-			if same == 0 {
-				t.Error("no page compared")
-			}
-		})
-	}
+		}
+		t.Logf("%d pages identical, %d excluded from vmcore.lzo", same, kexcl)
+		if same == 0 {
+			t.Error("no page compared")
+		}
+	})
 }

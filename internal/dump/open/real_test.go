@@ -2,73 +2,74 @@ package open
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"kdive/internal/dump"
+	"kdive/internal/testcorpus"
 )
 
-func corpusDir() string {
-	if d := os.Getenv("KDIVE_CORPUS"); d != "" {
-		return d
-	}
-	home, _ := os.UserHomeDir()
-	return filepath.Join(home, ".cache", "kdive", "corpus")
-}
-
-// TestRealDetect opens every file of the rig's corpus by content.
+// TestRealDetect opens every dump of the rig's corpus by content.
 func TestRealDetect(t *testing.T) {
-	dirs, _ := filepath.Glob(filepath.Join(corpusDir(), "*"))
-	want := map[string]string{
-		"vmcore.elf":          "ELF",
-		"vmcore.filtered.elf": "ELF",
-		"qemu.elf":            "ELF",
-		"vmcore.lzo":          "kdump",
+	testcorpus.Dir(t)
+	want := map[string]struct {
+		format    string
+		flattened int // 1 yes, 0 no, -1 either
+	}{
+		testcorpus.KdumpELF:     {"ELF", 0},
+		testcorpus.KdumpFilterd: {"ELF", 0},
+		testcorpus.QEMUELF:      {"ELF", 0},
+		testcorpus.KdumpLZO:     {"kdump", 0},
+		testcorpus.KdumpZlib:    {"kdump", 0},
+		testcorpus.KdumpFlat:    {"kdump", 1},
+		testcorpus.QEMUKdump:    {"kdump", -1},
 	}
-	seen := 0
-	for _, dir := range dirs {
-		entries, err := os.ReadDir(dir)
-		if err != nil {
-			continue
-		}
-		for _, e := range entries {
-			path := filepath.Join(dir, e.Name())
-			if e.IsDir() {
-				continue
-			}
-			if format, ok := want[e.Name()]; ok {
-				seen++
+	for _, sc := range testcorpus.Scenarios() {
+		for _, name := range testcorpus.Formats() {
+			t.Run(sc+"/"+name, func(t *testing.T) {
+				path := testcorpus.File(t, sc, name)
+				w, ok := want[name]
+				if !ok {
+					t.Skipf("no expectation for %s", name)
+				}
 				if !IsDump(path) || IsVmlinux(path) {
-					t.Errorf("%s: IsDump %v IsVmlinux %v", path, IsDump(path), IsVmlinux(path))
+					t.Errorf("IsDump %v IsVmlinux %v", IsDump(path), IsVmlinux(path))
 				}
 				d, err := Open(path, dump.Options{})
 				if err != nil {
-					t.Errorf("%v", err)
-					continue
+					t.Fatal(err)
 				}
+				defer d.Close()
 				info := d.Info()
-				if info.Format != format {
-					t.Errorf("%s: format %q, want %q", path, info.Format, format)
+				if info.Format != w.format || (w.flattened >= 0 && info.Flattened != (w.flattened == 1)) {
+					t.Errorf("format %q flattened %v, want %q %d", info.Format, info.Flattened, w.format, w.flattened)
 				}
-				if info.VMCOREINFO != nil && !bytes.Contains(info.VMCOREINFO, []byte("OSRELEASE=6.1.0-53-cloud-amd64\n")) {
-					t.Errorf("%s: VMCOREINFO has another OSRELEASE", path)
+				if !bytes.Contains(info.VMCOREINFO, []byte("OSRELEASE=6.1.0-53-cloud-amd64\n")) {
+					t.Errorf("VMCOREINFO lacks OSRELEASE=6.1.0-53-cloud-amd64")
 				}
-				d.Close()
-			}
-			if strings.HasPrefix(e.Name(), "vmlinux") && !strings.HasSuffix(e.Name(), ".gz") {
-				seen++
-				if !IsVmlinux(path) || IsDump(path) {
-					t.Errorf("%s: IsVmlinux %v IsDump %v", path, IsVmlinux(path), IsDump(path))
-				}
-				if _, err := Open(path, dump.Options{}); err == nil {
-					t.Errorf("%s: opened as a dump", path)
-				}
-			}
+			})
 		}
 	}
-	if seen == 0 {
-		t.Skipf("no real dumps under %s (the test rig puts them there)", corpusDir())
+}
+
+// TestRealVmlinux tells the corpus's vmlinux and modules from dumps.
+func TestRealVmlinux(t *testing.T) {
+	vm := testcorpus.Vmlinux(t)
+	if !IsVmlinux(vm) || IsDump(vm) {
+		t.Errorf("%s: IsVmlinux %v IsDump %v", vm, IsVmlinux(vm), IsDump(vm))
+	}
+	if _, err := Open(vm, dump.Options{}); !errors.Is(err, dump.ErrNotDump) {
+		t.Errorf("Open(vmlinux): %v", err)
+	}
+	kos, _ := filepath.Glob(filepath.Join(filepath.Dir(vm), "modules", "*.ko"))
+	for _, ko := range kos {
+		if IsVmlinux(ko) || IsDump(ko) {
+			t.Errorf("%s: IsVmlinux %v IsDump %v", ko, IsVmlinux(ko), IsDump(ko))
+		}
+	}
+	if _, err := os.Stat(vm); err != nil {
+		t.Fatal(err)
 	}
 }

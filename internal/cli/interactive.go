@@ -26,7 +26,16 @@ import (
 func (s *Session) Interact(in *os.File) error {
 	s.Interactive = true
 	gate := newStdinGate(in)
+	// The prompt and the line being edited go to the terminal: to stderr
+	// when the output is redirected to a file ("kdive vmcore > out").
+	var promptOut io.Writer = os.Stdout
+	if f, ok := s.Out.(*os.File); ok && !readline.IsTerminal(int(f.Fd())) &&
+		readline.IsTerminal(int(os.Stderr.Fd())) {
+		promptOut = os.Stderr
+	}
 	rl, err := readline.NewEx(&readline.Config{
+		Stdout:                 promptOut,
+		Stderr:                 os.Stderr,
 		Prompt:                 s.prompt(),
 		HistoryFile:            s.HistoryFile,
 		HistoryLimit:           1000,

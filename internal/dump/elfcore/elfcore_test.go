@@ -771,3 +771,28 @@ func TestExtentsHelpers(t *testing.T) {
 		}
 	}
 }
+
+// TestLiveKcore reads this machine's /proc/kcore when there is one and we
+// may read it (root, CAP_SYS_RAWIO).
+func TestLiveKcore(t *testing.T) {
+	d, err := OpenCore("/proc/kcore", dump.Options{})
+	if err != nil {
+		t.Skipf("no readable /proc/kcore: %v", err)
+	}
+	defer d.Close()
+	info := d.Info()
+	if info.Format != "kcore" {
+		t.Fatalf("format %q", info.Format)
+	}
+	rel, err := os.ReadFile("/proc/sys/kernel/osrelease")
+	if err == nil && !bytes.Contains(info.VMCOREINFO, []byte("OSRELEASE="+strings.TrimSpace(string(rel))+"\n")) {
+		t.Errorf("VMCOREINFO lacks OSRELEASE=%s", strings.TrimSpace(string(rel)))
+	}
+	if len(d.phys) == 0 {
+		t.Fatal("no segment with a physical address")
+	}
+	p := make([]byte, 4096)
+	if _, err := d.ReadPhysAt(p, d.phys[0].start); err != nil {
+		t.Errorf("read %#x: %v", d.phys[0].start, err)
+	}
+}

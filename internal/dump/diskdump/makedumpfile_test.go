@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"kdive/internal/dump"
@@ -146,6 +147,10 @@ func TestMakedumpfileCrossCheck(t *testing.T) {
 	runCmd(t, filepath.Join(dir, "d1.flat"), "", mdf, "-R", filepath.Join(dir, "d1.rebuilt"))
 	outs = append(outs, out{"d1.flat", "lzo", true, nil}, out{"d1.rebuilt", "lzo", false, nil})
 
+	if os.Getenv("KDIVE_WRITE_FUZZ_SEEDS") == "1" {
+		writeRealSeeds(t, src, dir)
+	}
+
 	bs := uint64(src.blockSize)
 	zero := make([]byte, bs)
 	for _, o := range outs {
@@ -209,4 +214,33 @@ func TestMakedumpfileCrossCheck(t *testing.T) {
 	if n, err := ff.ReadAt(got, 0); err != nil || n != len(got) || !bytes.Equal(got, want) {
 		t.Fatalf("flattened stream (%d bytes, n=%d, %v) differs from its rebuild (%d bytes)", len(got), n, err, len(want))
 	}
+}
+
+// writeRealSeeds stores real compressed pages (makedumpfile's lzo and zlib,
+// the shared zstd and snappy) and real header and descriptor bytes as fuzz
+// seeds under testdata/fuzz (KDIVE_WRITE_FUZZ_SEEDS=1).
+func writeRealSeeds(t *testing.T, src *Reader, dir string) {
+	for _, c := range []struct {
+		target, file string
+	}{{"FuzzLZO", filepath.Join(dir, "d1.lzo")}, {"FuzzZlib", filepath.Join(dir, "d1.zlib")},
+		{"FuzzZstd", sharedFile(t, "vmcore.zstd")}, {"FuzzSnappy", sharedFile(t, "vmcore.snappy")}} {
+		r := openReal(t, c.file, dump.Options{})
+		pages, _ := compressedPages(r, 3)
+		for i, p := range pages {
+			writeSeed(t, c.target, "real"+strconv.Itoa(i), p)
+		}
+	}
+	hdr := make([]byte, 3*4096)
+	src.src.ReadAt(hdr, 0)
+	writeSeed(t, "FuzzParseHeader", "real", hdr[:hdrSize64])
+	writeSeed(t, "FuzzOpen", "real-headers", hdr)
+	d := make([]byte, 2*pageDescSize)
+	src.src.ReadAt(d, src.descOff+100*pageDescSize)
+	pd := decodeDesc(d, src.order)
+	data := make([]byte, pd.size)
+	src.src.ReadAt(data, pd.offset)
+	binary.LittleEndian.PutUint64(d, pageDescFuzzData) // where FuzzPageDesc puts the data
+	writeSeed(t, "FuzzPageDesc", "real", d[:pageDescSize], data, false)
+	stream, _ := os.ReadFile(filepath.Join(dir, "d1.flat"))
+	writeSeed(t, "FuzzFlatIndex", "real", stream[flatHeaderSize:flatHeaderSize+2048])
 }

@@ -50,6 +50,8 @@ func init() {
    -o offs  add offs to the start address.
    -e addr  display up to (not including) addr.
    -r file  copy count bytes (or up to -e addr) to file, raw.
+        -m  (Xen machine addresses) and -f (dump file offsets) are not
+            supported.
 
   A read that fails stops the display after what was read, with crash's
   error: "seek error" (not in the dump), "page excluded" (filtered out by

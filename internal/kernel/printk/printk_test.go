@@ -294,3 +294,21 @@ func FuzzRead(f *testing.F) {
 		}
 	})
 }
+
+func FuzzReadLegacy(f *testing.F) {
+	f.Add([]byte{1, 2, 3}, uint32(0), uint32(64))
+	f.Fuzz(func(t *testing.T, junk []byte, first, next uint32) {
+		fm, _, _ := legacyFake([]string{"alpha", "beta beta", "gamma gamma gamma", "delta"}, 256, 160)
+		buf := fm.regions[0xffffffff82000000]
+		for i, c := range junk {
+			buf[i%len(buf)] ^= c
+		}
+		vars := fm.regions[0xffffffff81000100]
+		le.PutUint32(vars[12:], first%300)
+		le.PutUint32(vars[16:], next%300)
+		log, err := Read(fm)
+		if err == nil && len(log.Records) > 256/16+2 {
+			t.Fatalf("%d records from 256 bytes", len(log.Records))
+		}
+	})
+}

@@ -241,3 +241,31 @@ func TestCPUMask(t *testing.T) {
 		t.Fatalf("possible beyond nr_cpu_ids: %v", got)
 	}
 }
+
+// Corrupt task lists and fields end walks with warnings, never a hang.
+func FuzzList(f *testing.F) {
+	f.Add([]byte{0x10, 0x20}, uint16(0x100))
+	f.Fuzz(func(t *testing.T, junk []byte, at uint16) {
+		k, a := build(t)
+		targets := []uint64{a["init"], a["p1"], a["p3"], a["t1"]}
+		for i, c := range junk {
+			base := targets[i%len(targets)]
+			off := (uint64(at) + uint64(i)) % tsz
+			k.f.mem[base][off] ^= c
+		}
+		res, err := List(k.f, Options{})
+		if err != nil {
+			return
+		}
+		seen := map[uint64]bool{}
+		for _, tk := range res.Tasks {
+			if seen[tk.Addr] {
+				t.Fatalf("task %#x listed twice", tk.Addr)
+			}
+			seen[tk.Addr] = true
+		}
+		if len(res.Tasks) > 64 {
+			t.Fatalf("%d tasks from a few task_structs", len(res.Tasks))
+		}
+	})
+}

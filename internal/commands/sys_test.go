@@ -241,6 +241,22 @@ func consolePanic(t *testing.T, path string) string {
 	return ""
 }
 
+var taintLine = regexp.MustCompile(`\] CPU: \d+ PID: \d+ Comm: .* (Not tainted|Tainted: )`)
+
+// consoleTainted tells from the crash report's "CPU: N PID: ... Not
+// tainted" / "Tainted: G  OE" line whether the kernel was tainted.
+func consoleTainted(t *testing.T, path string) bool {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := taintLine.FindSubmatch(b)
+	if m == nil {
+		t.Fatalf("%s: no CPU/PID/taint line", path)
+	}
+	return string(m[1]) == "Tainted: "
+}
+
 // Every corpus dump: the lines agree with the guest's ground truth.
 func TestSysCorpus(t *testing.T) {
 	dir := testcorpus.Dir(t)
@@ -259,16 +275,16 @@ func TestSysCorpus(t *testing.T) {
 					}
 					m[strings.TrimSpace(k)] = v
 				}
-				kernel := vmlinux
-				if tainted := sc != "sysrq"; tainted { // kdive_rig is out of tree; oopses add TAINT_DIE
-					kernel += "  [TAINTED]"
-				}
-				cpus, _ := strconv.Atoi(truth["cpus"][0])
-				ntasks, _ := strconv.Atoi(truth["tasks"][0])
 				console := testcorpus.Console
 				if testcorpus.IsQEMU(f) {
 					console = testcorpus.QEMUConsole
 				}
+				kernel := vmlinux
+				if consoleTainted(t, filepath.Join(dir, sc, console)) {
+					kernel += "  [TAINTED]"
+				}
+				cpus, _ := strconv.Atoi(truth["cpus"][0])
+				ntasks, _ := strconv.Atoi(truth["tasks"][0])
 				want := map[string]string{
 					"KERNEL":   kernel,
 					"NODENAME": truth["nodename"][0],

@@ -392,6 +392,20 @@ func TestRdSymGolden(t *testing.T) {
 		t.Fatalf("rdsym.golden has %d commands, rdsym.cmds %d: run testdata/capture-rdsym.sh", len(cmds), len(listed))
 	}
 	prog := rdsymOpen(t)
+	rdsymCompare(t, prog, cmds, want)
+	// The same crash in snappy pages reads the same.
+	dir := testcorpus.Shared(t)
+	if _, err := os.Stat(filepath.Join(dir, "vmcore.snappy")); err == nil {
+		snappy, err := program.Open(rdsymVmlinux(t), filepath.Join(dir, "vmcore.snappy"), program.OpenOptions{})
+		if err != nil {
+			t.Fatalf("open vmcore.snappy: %v", err)
+		}
+		defer snappy.Close()
+		rdsymCompare(t, snappy, cmds, want)
+	}
+}
+
+func rdsymCompare(t *testing.T, prog *program.Program, cmds []string, want map[string]string) {
 	for _, cmd := range cmds {
 		got := rdsymRun(t, prog, cmd)
 		exp := rdsymWithoutLineInfo(want[cmd])

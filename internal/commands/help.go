@@ -22,13 +22,16 @@ func init() {
 		Name:      "help",
 		Aliases:   []string{"man", "?"},
 		Summary:   "get help",
-		Usage:     "[command | all | input | output]",
+		Usage:     "[command | all | input | output | -v]",
 		NoProgram: true,
 		Help: `  When entered with no argument, a list of all currently available kdive
   commands is shown.  If a command name is entered, a more complete
   description of the command is displayed.  "help input" and "help output"
   describe the command line input and output options, and "help all"
-  displays every help page.`,
+  displays every help page.  "help -v" shows where kdive's knowledge of the
+  dump comes from: the dump format, the symbol source (vmlinux ELF symbol
+  table or the kernel's kallsyms), the type source (vmlinux .BTF or the BTF
+  in the dump's memory), KASLR offset, phys_base and page_offset_base.`,
 		Run: runHelp,
 	})
 	Register(&Command{
@@ -61,6 +64,9 @@ func runHelp(env *Env, args []string) error {
 	if len(args) == 0 {
 		HelpScreen(w)
 		return nil
+	}
+	if len(args) == 1 && args[0] == "-v" {
+		return helpSources(env)
 	}
 	for _, a := range args {
 		if len(a) > 1 && a[0] == '-' {
@@ -211,3 +217,48 @@ Errors are written to the standard error, one line each, in the form
 "command: message".
 
 `
+
+// helpSources prints where the program's knowledge comes from.
+func helpSources(env *Env) error {
+	if env.Prog == nil {
+		return fmt.Errorf("no dump is open")
+	}
+	p := env.Prog
+	si := p.Info()
+	types := si.Types
+	if types == "" {
+		// Types load in the background at open; ask once so the source is known.
+		if _, err := p.TypeSize("struct list_head"); err != nil {
+			types = "unavailable: " + err.Error()
+		} else {
+			types = p.Info().Types
+		}
+	}
+	vml := p.VmlinuxPath
+	if vml == "" {
+		vml = "(none)"
+	}
+	levels := 4
+	if si.Level5 {
+		levels = 5
+	}
+	w := env.Out
+	fmt.Fprintf(w, "         DUMPFILE: %s\n", p.Dump.Info().Path)
+	fmt.Fprintf(w, "      DUMP FORMAT: %s\n", si.DumpFormat)
+	fmt.Fprintf(w, "          VMLINUX: %s\n", vml)
+	fmt.Fprintf(w, "        OSRELEASE: %s\n", si.OSRelease)
+	fmt.Fprintf(w, "         BUILD-ID: %s\n", si.BuildID)
+	fmt.Fprintf(w, "          SYMBOLS: %s (%d symbols)\n", si.Symbols, p.Symbols().Len())
+	fmt.Fprintf(w, "            TYPES: %s\n", types)
+	mods, err := p.Modules()
+	if err != nil {
+		fmt.Fprintf(w, "          MODULES: %d (%v)\n", len(mods), err)
+	} else {
+		fmt.Fprintf(w, "          MODULES: %d (struct module offsets from the types above)\n", len(mods))
+	}
+	fmt.Fprintf(w, "     KASLR OFFSET: %x\n", si.KASLROffset)
+	fmt.Fprintf(w, "        PHYS_BASE: %x\n", si.PhysBase)
+	fmt.Fprintf(w, " PAGE_OFFSET_BASE: %x\n", si.PageOffset)
+	fmt.Fprintf(w, "      PAGE TABLES: %d-level\n", levels)
+	return nil
+}

@@ -36,7 +36,7 @@ const (
 	utsFieldLen       = 65
 	utsOff            = 12
 	hdrSize64         = 464
-	hdrSize32         = 448
+	hdrSize32         = 452
 	hdrTail64         = 424 // status
 	hdrTail32         = 412
 	maxHeaderVersion  = 64

@@ -277,15 +277,7 @@ func TestRdRaw(t *testing.T) {
 
 // rdsymDeviations are commands whose kdive output is known to differ
 // from crash's, and why. Their differences are logged, not failed.
-var rdsymDeviations = map[string]string{
-	"rd -s init_task 40":   "symtab has no section symbols: crash names init_stack's address .data (the section symbol sorts first)",
-	"rd -s -x init_task 6": "symtab has no section symbols (.data)",
-	"rd -S init_task 6":    "symtab has no section symbols (.data)",
-	"sym ffffffffa9400000": "symtab has no section symbols (.rodata)",
-	"sym -m dummy":         "module function types: symtab gives t for global cleanup_module, crash shows the ELF binding (T)",
-	"sym -m virtio_blk":    "module function types: symtab gives t for global functions, crash shows T",
-	"sym -M":               "module function types: symtab gives t for global functions, crash shows T",
-}
+var rdsymDeviations = map[string]string{}
 
 var (
 	rdsymOnce sync.Once
@@ -469,32 +461,16 @@ func TestSymListGolden(t *testing.T) {
 	prog := rdsymOpen(t)
 	got := rdsymRun(t, prog, "sym -l")
 
-	norm := func(l string) string {
-		if strings.HasPrefix(l, "ffffffffc") { // module area
-			l = strings.Replace(l, " (T) ", " (t) ", 1)
-		}
-		return strings.Replace(l, " (V) ", " (W) ", 1)
-	}
-	cl := strings.Split(string(golden), "\n")
-	kl := strings.Split(got, "\n")
-	missing := 0
-	i := 0
-	for j, l := range kl {
-		for i < len(cl) && norm(cl[i]) != norm(l) {
-			if missing < 20 {
-				t.Logf("only in crash: %s", cl[i])
+	// Byte for byte: section symbols, relocated absolute symbols,
+	// weak objects (V) and module bindings (T) included.
+	if got != string(golden) {
+		cl := strings.Split(string(golden), "\n")
+		kl := strings.Split(got, "\n")
+		for i := 0; i < len(cl) && i < len(kl); i++ {
+			if cl[i] != kl[i] {
+				t.Fatalf("sym -l differs from crash at line %d:\ncrash: %q\nkdive: %q", i+1, cl[i], kl[i])
 			}
-			missing++
-			i++
 		}
-		if i == len(cl) {
-			t.Fatalf("kdive line %d not in crash's list (in order): %q", j+1, l)
-		}
-		i++
-	}
-	missing += len(cl) - i
-	t.Logf("%d of crash's %d lines missing from kdive's list", missing, len(cl))
-	if missing > 100 {
-		t.Errorf("%d of crash's lines are missing from kdive's sym -l", missing)
+		t.Fatalf("sym -l: crash has %d lines, kdive %d", len(cl), len(kl))
 	}
 }

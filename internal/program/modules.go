@@ -159,6 +159,11 @@ func (s *state) moduleSyms(m Module, kptr, offSymtab, offNum, offStrtab, offType
 		if types != nil {
 			typ = types[i]
 		}
+		// The kernel's typetab letter is lower case for module symbols;
+		// crash shows the ELF binding: upper case for global and weak.
+		if bind := e[4] >> 4; (bind == 1 || bind == 2) && typ >= 'a' && typ <= 'z' {
+			typ -= 'a' - 'A'
+		}
 		out = append(out, symtab.Sym{Name: name, Addr: value, Size: size, Type: typ, Module: m.Name})
 	}
 	return out, nil

@@ -114,7 +114,12 @@ func (v *File) Symbols(kaslr uint64) ([]symtab.Sym, error) {
 	out := make([]symtab.Sym, 0, len(syms))
 	for _, s := range syms {
 		st := elf.ST_TYPE(s.Info)
-		if s.Name == "" || st == elf.STT_SECTION || st == elf.STT_FILE || s.Section == elf.SHN_UNDEF {
+		name := s.Name
+		if st == elf.STT_SECTION && int(s.Section) < len(secs) && s.Section != elf.SHN_ABS {
+			// crash lists section symbols under the section's name.
+			name = secs[s.Section].Name
+		}
+		if name == "" || st == elf.STT_FILE || s.Section == elf.SHN_UNDEF {
 			continue
 		}
 		var c byte
@@ -141,12 +146,17 @@ func (v *File) Symbols(kaslr uint64) ([]symtab.Sym, error) {
 			c -= 'a' - 'A'
 		case elf.STB_WEAK:
 			c = 'W'
+			if st == elf.STT_OBJECT {
+				c = 'V' // nm: weak object
+			}
 		}
+		// Kernel-image addresses move with KASLR, absolute ones there too
+		// (init_per_cpu__*); per-CPU offsets (small values) do not.
 		addr := s.Value
-		if addr >= 0xffffffff80000000 && s.Section != elf.SHN_ABS {
+		if addr >= 0xffffffff80000000 {
 			addr += kaslr
 		}
-		out = append(out, symtab.Sym{Name: s.Name, Addr: addr, Size: s.Size, Type: c})
+		out = append(out, symtab.Sym{Name: name, Addr: addr, Size: s.Size, Type: c})
 	}
 	return out, nil
 }

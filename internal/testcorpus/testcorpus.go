@@ -36,7 +36,7 @@ const (
 	KdumpZlib    = "vmcore.zlib"         // makedumpfile -c -d 31 of vmcore.elf
 	KdumpFilterd = "vmcore.filtered.elf" // makedumpfile -E -d 31 of vmcore.elf
 	QEMUELF      = "qemu.elf"            // QMP dump-guest-memory, paging:false (second boot)
-	QEMUKdump    = "qemu.kdump"          // QMP dump-guest-memory, format kdump-zlib (second boot)
+	QEMUKdump    = "qemu.kdump"          // QMP dump-guest-memory, format kdump-zlib (second boot; a flattened stream)
 	Console      = "console.log"         // serial console: crashed kernel, then capture kernel
 	TruthFile    = "truth.txt"           // TRUTH lines of the kdump boot
 	QEMUConsole  = "qemu-console.log"    // serial console of the second boot

@@ -50,7 +50,7 @@ var magic = map[string]string{
 	KdumpFlat:    "makedumpfile",
 	KdumpLZO:     "KDUMP   ",
 	KdumpZlib:    "KDUMP   ",
-	QEMUKdump:    "KDUMP   ",
+	QEMUKdump:    "makedumpfile", // QEMU 7.2 writes kdump-zlib as a flattened stream
 }
 
 // TestCorpusComplete checks the corpus when one is present: every file, its

@@ -56,6 +56,19 @@ SCENARIO=${1:-${SCENARIO:-}}
 STARTED=$(date +%s)
 
 die() { echo "bench: $*" >&2; exit 1; }
+
+# Commands run in the background so that a signal to this script reaches
+# them too (timeout puts its child in a process group of its own).
+CUR=""
+trap '[[ -n $CUR ]] && kill -TERM "$CUR" 2>/dev/null; exit 130' INT TERM HUP
+bg_run() { # CMD...: run, wait, return its status
+	"$@" &
+	CUR=$!
+	wait "$CUR"
+	local rc=$?
+	CUR=""
+	return $rc
+}
 note() { echo "bench: $*" >&2; }
 
 # --- tools -----------------------------------------------------------------
@@ -182,7 +195,7 @@ measure() {
 	local log=$OUT/logs/$kind.$slug.${tool// /_}.$run.log tf=$OUT/logs/.time
 	local t0 t1 rc ok=0 rss wall why=""
 	t0=$EPOCHREALTIME
-	timeout "$TIMEOUT" /usr/bin/time -f '%M' -o "$tf" "$@" >"$log" 2>&1 </dev/null
+	bg_run timeout "$TIMEOUT" /usr/bin/time -f '%M' -o "$tf" "$@" >"$log" 2>&1 </dev/null
 	rc=$?
 	t1=$EPOCHREALTIME
 	wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.4f", b-a}')
@@ -279,7 +292,7 @@ for i in "${!paths[@]}"; do
 		spans=() j=""
 		for ((r = 1; r <= reps; r++)); do
 			log=$OUT/logs/pages.$slug.${tool// /_}.$r.log
-			timeout "$TIMEOUT" "${cmd[@]}" >"$log" 2>&1 </dev/null
+			bg_run timeout "$TIMEOUT" "${cmd[@]}" >"$log" 2>&1 </dev/null
 			rc=$?
 			span=$(marker_span "$log")
 			if [[ -z $span ]]; then

@@ -8,10 +8,25 @@ scenario=$1
 truth() {
 	echo "<5>TRUTH $*" > /dev/kmsg
 }
+case "$scenario" in
+sysrq) trigger=/proc/sysrq-trigger command=c ;;
+oops-proc) trigger=/proc/kdive_rig command=oops ;;
+oops-wq) trigger=/proc/kdive_rig command=wq ;;
+bugon) trigger=/proc/kdive_rig command=bug ;;
+*) echo "RIG-ERROR: holder: unknown scenario $scenario" >&2; exit 1 ;;
+esac
+
 echo -n kdive-trigger > /proc/$$/comm
 mkfifo /tmp/holder/fifo
+# Let the rig's workqueue pool grow its spare worker now rather than at the crash.
+echo warm > /proc/kdive_rig
+
 exec 3</proc/version 4>/tmp/holder/out.txt 5</init 7<>/tmp/holder/fifo
 echo "holder $$" >&4
+# From here on stdout is the trigger file, so that the crash is a plain `echo`
+# without a redirection: a redirection would rearrange the fds (ash saves fd 1
+# on fd 10+) at the very moment of the crash, and holder_fd would be wrong.
+exec 1>"$trigger"
 
 truth holder_pid $$
 truth holder_comm "$(cat /proc/$$/comm)"
@@ -23,9 +38,6 @@ truth holder_comm "$(cat /proc/$$/comm)"
 		truth holder_fd "$fd" "$(readlink "$fd")"
 	done
 )
-
-# Let the rig's workqueue pool grow its spare worker now rather than at the crash.
-echo warm > /proc/kdive_rig
 
 # Wait (read -t on our own FIFO: a builtin sleep) until three counts in a row agree.
 prev=-1
@@ -42,25 +54,11 @@ while :; do
 	read -t 1 x <&7
 done
 truth tasks "$n"
-case "$scenario" in
-sysrq)
+if [ "$scenario" != oops-wq ]; then
 	truth panic_pid $$
 	truth panic_comm kdive-trigger
-	echo c > /proc/sysrq-trigger
-	;;
-oops-proc)
-	truth panic_pid $$
-	truth panic_comm kdive-trigger
-	echo oops > /proc/kdive_rig
-	;;
-oops-wq)
-	# The kworker that runs the work item prints panic_pid/panic_comm itself.
-	echo wq > /proc/kdive_rig
-	;;
-bugon)
-	truth panic_pid $$
-	truth panic_comm kdive-trigger
-	echo bug > /proc/kdive_rig
-	;;
-esac
-echo "RIG-ERROR: trigger for $scenario returned"
+fi
+# oops-wq: the kworker that runs the work item prints panic_pid/panic_comm itself;
+# this write waits for it.
+echo "$command"
+echo "RIG-ERROR: trigger for $scenario returned" >&2

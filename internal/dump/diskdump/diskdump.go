@@ -17,6 +17,7 @@ import (
 	"math"
 	"math/bits"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -56,6 +57,7 @@ type Reader struct {
 	rank       []uint64 // rank[i]: dumpable pfns below i*512
 	nDumpable  uint64
 	descOff    int64 // first page descriptor
+	pfnBase    uint64 // physical pfn of bitmap bit 0 (32-bit ARM)
 	notes      []byte
 	incomplete bool
 
@@ -163,6 +165,13 @@ func newReader(name string, ra io.ReaderAt, size int64, opts dump.Options) (*Rea
 	}
 	if r.maxPFN > math.MaxUint64>>r.blockShift {
 		return nil, fmt.Errorf("%s: max_mapnr %d is too large for block size %d", name, r.maxPFN, bs)
+	}
+
+	// makedumpfile on 32-bit ARM numbers pfns from the start of RAM
+	// (ARCH_PFN_OFFSET = phys_base >> PAGE_SHIFT), as crash assumes for ARM;
+	// QEMU (packed sub header) numbers them from 0.
+	if h.is32 && s.layout == subLayout32Aligned.name && strings.HasPrefix(h.uts[4], "arm") {
+		r.pfnBase = s.physBase >> r.blockShift
 	}
 
 	if err := r.checkSplit(); err != nil {
@@ -392,7 +401,7 @@ func (r *Reader) readNotes() error {
 		}
 	}
 	if s.sizeVMCOREINFO != 0 && s.offVMCOREINFO != 0 {
-		if s.sizeVMCOREINFO > maxVMCOREINFOSize || s.offVMCOREINFO > math.MaxInt64 {
+		if s.sizeVMCOREINFO > maxVMCOREINFOSize || s.sizeVMCOREINFO > uint64(r.physSize()) || s.offVMCOREINFO > math.MaxInt64 {
 			return fmt.Errorf("%s: VMCOREINFO of %d bytes at offset %#x: implausible size", r.path, s.sizeVMCOREINFO, s.offVMCOREINFO)
 		}
 		buf := make([]byte, s.sizeVMCOREINFO)
@@ -452,7 +461,7 @@ func (r *Reader) fillInfo() {
 		}
 		in.Timestamp = time.Unix(h.tvSec, usec*1000).UTC()
 	}
-	in.MaxPFN = r.maxPFN
+	in.MaxPFN = r.maxPFN + r.pfnBase
 	in.PageSize = r.blockSize
 	if h.nrCPUs > 0 && h.nrCPUs <= maxNrCPUs {
 		in.NrCPUs = int(h.nrCPUs)
@@ -541,7 +550,10 @@ func (r *Reader) ReadPhysAt(p []byte, addr uint64) (int, error) {
 		}
 		pfn := a >> r.blockShift
 		off := int(a & uint64(r.blockSize-1))
-		page, err := r.page(pfn, a)
+		if pfn < r.pfnBase {
+			return n, &dump.NotPresentError{Addr: a}
+		}
+		page, err := r.page(pfn-r.pfnBase, a)
 		if err != nil {
 			var ee *dump.ExcludedError
 			if r.opts.ZeroExcluded && (errors.As(err, &ee) || err == errNotWritten) {

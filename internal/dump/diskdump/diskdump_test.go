@@ -677,3 +677,33 @@ func TestRankIndex(t *testing.T) {
 		}
 	}
 }
+
+func TestARMPhysOffset(t *testing.T) {
+	// makedumpfile on 32-bit ARM: bitmap bit 0 is the pfn of phys_base.
+	s := newSynth()
+	s.order, s.is32, s.aligned, s.machine = binary.LittleEndian, true, true, "armv7l"
+	s.physBase = 0x60000000
+	s.notes = testNotes(binary.LittleEndian)
+	b := s.build()
+	r := mustOpen(t, b.file, dump.Options{})
+	if r.Info().MaxPFN != 0x60000+s.maxPFN {
+		t.Fatalf("MaxPFN %#x", r.Info().MaxPFN)
+	}
+	buf := make([]byte, 4096)
+	for _, pfn := range sortedKeys(b.expected)[:20] {
+		if _, err := r.ReadPhysAt(buf, 0x60000000+pfn*4096); err != nil || !bytes.Equal(buf, b.expected[pfn]) {
+			t.Fatalf("pfn %#x: %v", pfn, err)
+		}
+	}
+	var ne *dump.NotPresentError
+	if _, err := r.ReadPhysAt(buf, 0x1000); !errors.As(err, &ne) {
+		t.Fatalf("below RAM: %v", err)
+	}
+	// The same layout from QEMU (packed sub header) numbers pfns from 0.
+	s.aligned = false
+	b = s.build()
+	r = mustOpen(t, b.file, dump.Options{})
+	if r.pfnBase != 0 {
+		t.Fatal("QEMU layout got a pfn offset")
+	}
+}

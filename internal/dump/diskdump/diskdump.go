@@ -56,7 +56,7 @@ type Reader struct {
 	dumpable   []uint64 // 2nd bitmap: pfns with a page descriptor
 	rank       []uint64 // rank[i]: dumpable pfns below i*512
 	nDumpable  uint64
-	descOff    int64 // first page descriptor
+	descOff    int64  // first page descriptor
 	pfnBase    uint64 // physical pfn of bitmap bit 0 (32-bit ARM)
 	notes      []byte
 	incomplete bool

@@ -86,6 +86,9 @@ def main():
             s["median_s"] = statistics.median(walls)
             s["min_s"] = min(walls)
             s["rss_mib"] = max(int(r["rss_kb"] or 0) for r in timed) / 1024
+            cpus = [float(r["cpu_s"]) for r in timed if r.get("cpu_s")]
+            if cpus:
+                s["cpu_s"] = statistics.median(cpus)
         notes = [r["note"] for r in rs if r["note"]]
         s["note"] = notes[0] if notes else ""
         stats[key] = s
@@ -97,7 +100,7 @@ def main():
     print("  host: %s" % o.host)
     print("  open + sys: median of %d runs (crash: %d), peak RSS = max over runs (GNU time %%M);"
           % (o.runs, o.crash_runs))
-    print("  ratios are tool / kdive (how many times slower or bigger)")
+    print("  CPU s = median user + system time; ratios are tool / kdive (how many times slower or bigger)")
     print()
     print("== 1. open + sys ==")
     summary = {"open": {}, "pages": {}}
@@ -111,7 +114,7 @@ def main():
             if s is None:
                 continue
             if s["runs"] == 0:
-                rows.append([t, "-", "-", "-", "-", "-", s["note"]])
+                rows.append([t, "-", "-", "-", "-", "-", "-", "-", s["note"]])
                 continue
             status = "ok" if s["ok"] == s["runs"] else "FAILED %d/%d: %s" % (
                 s["runs"] - s["ok"], s["runs"], short(s["note"]))
@@ -119,13 +122,15 @@ def main():
             rm = ratio(s.get("rss_mib"), base.get("rss_mib"))
             # A tool that failed every run did not do the work: no ratio.
             fail = s["ok"] == 0 and not t.startswith("kdive")
+            rc = ratio(s.get("cpu_s"), base.get("cpu_s"))
             rows.append([t, fnum(s.get("median_s"), "%.3f"), fnum(s.get("min_s"), "%.3f"),
-                         fnum(s.get("rss_mib"), "%.1f"),
+                         fnum(s.get("cpu_s"), "%.2f"), fnum(s.get("rss_mib"), "%.1f"),
                          "failed" if fail else fnum(rt, "%.1fx"),
+                         "failed" if fail else fnum(rc, "%.1fx"),
                          "failed" if fail else fnum(rm, "%.1fx"), status])
             summary["open"].setdefault(fmt, {})[t] = s
-        print(table(rows, ["tool", "median s", "min s", "peak RSS MiB", "time vs kdive",
-                           "RSS vs kdive", "status"], "lrrrrrl"))
+        print(table(rows, ["tool", "median s", "min s", "CPU s", "peak RSS MiB", "time vs kdive",
+                           "CPU vs kdive", "RSS vs kdive", "status"], "lrrrrrrrl"))
 
     # --- page reads -------------------------------------------------------
     pages = {}
@@ -201,6 +206,7 @@ def main():
         d = stats.get((fmt, "drgn"), {})
         sc = ratio(c.get("median_s"), k.get("median_s"))
         sd = ratio(d.get("median_s"), k.get("median_s")) if d.get("ok") else None
+        scc = ratio(c.get("cpu_s"), k.get("cpu_s")) if c.get("ok") else None
         k_ok = k.get("runs") and k.get("ok") == k.get("runs")
         c_ok = c.get("runs") and c.get("ok") == c.get("runs")
         verdict = "-"
@@ -213,13 +219,13 @@ def main():
         rss = max([x for x in (k.get("rss_mib"), kn.get("rss_mib")) if x is not None], default=None)
         rv = "-" if rss is None else ("PASS" if rss < RSS_TARGET_MIB else "FAIL")
         pr = summary["pages"].get(fmt, {}).get("rates", {})
-        rows.append([fmt, fnum(sc, "%.1fx"), verdict, fnum(sd, "%.1fx"),
+        rows.append([fmt, fnum(sc, "%.1fx"), verdict, fnum(scc, "%.1fx"), fnum(sd, "%.1fx"),
                      fnum(rss, "%.1f"), rv,
                      fnum(ratio(pr.get("kdive"), pr.get("crash")), "%.0fx"),
                      fnum(ratio(pr.get("kdive"), pr.get("drgn")), "%.0fx")])
-    print(table(rows, ["format", "crash/kdive (open+sys)", ">=20x", "drgn/kdive",
+    print(table(rows, ["format", "crash/kdive wall", ">=20x", "crash/kdive CPU", "drgn/kdive wall",
                        "kdive peak RSS MiB", "<150 MiB", "reads kdive/crash", "reads kdive/drgn"],
-                "lrlrrlrr"))
+                "lrlrrrlrr"))
     all_rss = [s["rss_mib"] for (f, t), s in stats.items() if t.startswith("kdive") and "rss_mib" in s]
     k_fail = [(f, t, s["note"]) for (f, t), s in stats.items() if t.startswith("kdive") and s["ok"] != s["runs"]]
     print()

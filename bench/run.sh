@@ -35,7 +35,8 @@
 #   PAGES         pages to read per format (default 2000)
 #   TOOLS         subset of "kdive crash drgn" (default all that are installed)
 #   TIMEOUT       seconds before a run is killed (default 300)
-#   KDIVE         kdive binary (default ./kdive, built by make bench)
+#   KDIVE         kdive binary (default: built from this tree into the output
+#                 directory, so that a rebuild of ./kdive does not change it mid-run)
 #   INSTALL=0     do not apt-get install what is missing (crash, python3-drgn,
 #                 time; done by default when root)
 set -uo pipefail
@@ -50,7 +51,6 @@ if [[ -n ${FULL:-} ]]; then CRASH_RUNS=${CRASH_RUNS:-$RUNS}; fi
 CRASH_RUNS=${CRASH_RUNS:-$(( RUNS < 3 ? RUNS : 3 ))}
 PAGES=${PAGES:-2000}
 TIMEOUT=${TIMEOUT:-300}
-KDIVE=${KDIVE:-$ROOT/kdive}
 FORMATS=${FORMATS:-vmcore.elf vmcore.lzo vmcore.zlib vmcore.flat vmcore.filtered.elf qemu.elf qemu.kdump}
 SCENARIO=${1:-${SCENARIO:-}}
 STARTED=$(date +%s)
@@ -169,13 +169,14 @@ ln -sfn "$(basename "$OUT")" "$ROOT/bench/out/latest"
 TSV=$OUT/results.tsv
 PJ=$OUT/pages.jsonl
 : >"$PJ"
-printf 'kind\tformat\ttool\trun\twall_s\trss_kb\trc\tok\tnote\n' >"$TSV"
+printf 'kind\tformat\ttool\trun\twall_s\trss_kb\trc\tok\tnote\tcpu_s\n' >"$TSV"
 
 # --- build -----------------------------------------------------------------
-if [[ ! -x $KDIVE || -n $(find cmd internal go.mod -newer "$KDIVE" -print -quit 2>/dev/null) ]]; then
-	note "building kdive"
+if [[ -z ${KDIVE:-} ]]; then
+	KDIVE=$OUT/kdive
 	go build -o "$KDIVE" ./cmd/kdive || die "kdive does not build"
 fi
+KDIVE_REV=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)$([[ -n $(git -C "$ROOT" status --porcelain -- cmd internal go.mod 2>/dev/null) ]] && echo "+dirty")
 PAGEBENCH=$OUT/pagebench
 go build -o "$PAGEBENCH" ./bench/pagebench || die "bench/pagebench does not build"
 
@@ -193,13 +194,14 @@ measure() {
 	shift 6
 	local slug=${label//\//_}
 	local log=$OUT/logs/$kind.$slug.${tool// /_}.$run.log tf=$OUT/logs/.time
-	local t0 t1 rc ok=0 rss wall why=""
+	local t0 t1 rc ok=0 rss cpu wall why=""
 	t0=$EPOCHREALTIME
-	bg_run timeout "$TIMEOUT" /usr/bin/time -f '%M' -o "$tf" "$@" >"$log" 2>&1 </dev/null
+	bg_run timeout "$TIMEOUT" /usr/bin/time -f 'BENCH-TIME %M %U %S' -o "$tf" "$@" >"$log" 2>&1 </dev/null
 	rc=$?
 	t1=$EPOCHREALTIME
 	wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.4f", b-a}')
-	rss=$(grep -E '^[0-9]+$' "$tf" | tail -1)
+	rss=$(awk '$1 == "BENCH-TIME" {print $2}' "$tf" | tail -1)
+	cpu=$(awk '$1 == "BENCH-TIME" {printf "%.2f", $3 + $4}' "$tf" | tail -1)
 	if ((rc == 0)) && grep -qE "$check" "$log"; then
 		ok=1
 	else
@@ -209,8 +211,8 @@ measure() {
 		[[ -z $why ]] && why="exit status $rc, no output"
 		why="rc=$rc: $(echo "$why" | tr '\t' ' ' | sed 's/^ *//' | cut -c1-160)"
 	fi
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$kind" "$label" "$tool" "$run" "$wall" "${rss:-0}" "$rc" "$ok" "$why" >>"$TSV"
-	printf '  %-28s %-20s run %s  %7.2fs %7.1f MiB %s\n' "$label" "$tool" "$run" "$wall" \
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$kind" "$label" "$tool" "$run" "$wall" "${rss:-0}" "$rc" "$ok" "$why" "$cpu" >>"$TSV"
+	printf '  %-28s %-20s run %s  %7.2fs (cpu %5.2fs) %7.1f MiB %s\n' "$label" "$tool" "$run" "$wall" "${cpu:-0}" \
 		"$(awk -v k="${rss:-0}" 'BEGIN{print k/1024}')" "$([[ $ok == 1 ]] && echo ok || echo "FAILED $why")" >&2
 }
 
@@ -330,6 +332,6 @@ python3 "$ROOT/bench/report.py" "$OUT" \
 	--scenario "${SCENARIO:-none}" --corpus "$CORPUS" --vmlinux "$VMLINUX" \
 	--runs "$RUNS" --crash-runs "$CRASH_RUNS" --pages "$PAGES" --elapsed "$ELAPSED" \
 	--host "$(nproc) CPUs, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo), load average at end $(cut -d' ' -f1-3 /proc/loadavg)" \
-	--versions "$("$KDIVE" --version 2>/dev/null | head -1 | tr -d '\n'); $(crash --version 2>/dev/null | grep -m1 -o 'crash [0-9.]*'); drgn $("$DRGN_PY" -c 'import drgn; print(drgn.__version__)' 2>/dev/null)$([[ $DRGN_KDUMP == 1 ]] && echo ' (with libkdumpfile)')" \
+	--versions "$("$KDIVE" --version 2>/dev/null | head -1 | tr -d '\n') ($KDIVE_REV); $(crash --version 2>/dev/null | grep -m1 -o 'crash [0-9.]*'); drgn $("$DRGN_PY" -c 'import drgn; print(drgn.__version__)' 2>/dev/null)$([[ $DRGN_KDUMP == 1 ]] && echo ' (with libkdumpfile)')" \
 	| tee "$OUT/report.txt"
 exit "${PIPESTATUS[0]}"

@@ -2,10 +2,12 @@ package diskdump
 
 import (
 	"math/rand"
+	"os"
 	"testing"
 	"time"
 
 	"kdive/internal/dump"
+	"kdive/internal/testcorpus"
 )
 
 // dumpablePFNs lists the pfns with a page descriptor.
@@ -29,7 +31,21 @@ func benchRandomPages(b *testing.B, path string) {
 	defer d.Close()
 	r := d.(*Reader)
 	r.cache = newPageCache(1)
-	pfns := dumpablePFNs(r)
+	// Pages with compressed data (zero pages share one raw descriptor and
+	// would mostly measure the page cache of the OS); all pages of a dump
+	// without compression.
+	var pfns []uint64
+	all := dumpablePFNs(r)
+	for _, pfn := range all {
+		var db [pageDescSize]byte
+		r.src.ReadAt(db[:], r.descOff+int64(r.descIndex(pfn))*pageDescSize)
+		if decodeDesc(db[:], r.order).flags&flagCompressed != 0 {
+			pfns = append(pfns, pfn)
+		}
+	}
+	if len(pfns) == 0 {
+		pfns = all
+	}
 	rnd := rand.New(rand.NewSource(1))
 	order := make([]uint64, 1<<16)
 	for i := range order {
@@ -77,5 +93,21 @@ func BenchmarkOpen(b *testing.B) {
 			b.Fatal(err)
 		}
 		d.Close()
+	}
+}
+
+// BenchmarkRandomPageReadFile benchmarks the dump named by KDIVE_BENCH_DUMP.
+func BenchmarkRandomPageReadFile(b *testing.B) {
+	p := os.Getenv("KDIVE_BENCH_DUMP")
+	if p == "" {
+		b.Skip("set KDIVE_BENCH_DUMP to a kdump file")
+	}
+	benchRandomPages(b, p)
+}
+
+// BenchmarkCorpus benchmarks the corpus's lzo, zlib, flattened and QEMU dumps.
+func BenchmarkCorpus(b *testing.B) {
+	for _, f := range []string{testcorpus.KdumpLZO, testcorpus.KdumpZlib, testcorpus.KdumpFlat, testcorpus.QEMUKdump} {
+		b.Run(f, func(b *testing.B) { benchRandomPages(b, testcorpus.File(b, "sysrq", f)) })
 	}
 }

@@ -127,6 +127,10 @@ func TestMakedumpfileCrossCheck(t *testing.T) {
 	}
 	src := openReal(t, sharedFile(t, "vmcore.zstd"), dump.Options{})
 	dir := t.TempDir()
+	if d := os.Getenv("KDIVE_KEEP_CROSSCHECK"); d != "" { // keep the outputs there
+		dir = d
+		os.MkdirAll(dir, 0o755)
+	}
 	elf := filepath.Join(dir, "vmcore.elf")
 	writeELF(t, src, elf)
 	type out struct {

@@ -115,13 +115,15 @@ func (d *sysinfoDump) path() string {
 // annotation is what crash 8.0.2 appends to DUMPFILE. crash marks only
 // kdump-compressed files, when the header's dump_level is above 0
 // (is_partial_diskdump): makedumpfile -d N writes N, QEMU always writes 1.
-// ELF vmcores are read as KDUMP files, which crash never marks (its
-// [PARTIAL DUMP] for ELF is for netdump files only).
+// crash never marks ELF vmcores (its [PARTIAL DUMP] for ELF is for netdump
+// files only), even makedumpfile -E output whose PT_LOADs leave pages out;
+// kdive marks those too, since reading their missing pages fails the same
+// way as in a filtered kdump file.
 func (d *sysinfoDump) annotation() string {
 	if d == nil {
 		return ""
 	}
-	if d.info.Format == "kdump" && (d.info.Partial || d.info.QEMU) {
+	if d.info.Partial || d.info.Format == "kdump" && d.info.QEMU {
 		return "  [PARTIAL DUMP]"
 	}
 	return ""

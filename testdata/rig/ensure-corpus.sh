@@ -93,15 +93,27 @@ apt_update() {
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 available() { apt-cache show --no-all-versions "$1" >/dev/null 2>&1; }
 
+# A kernel version is usable when its image, headers and -dbg package are each
+# installed (or cached) or in the registry.
+have_image() { installed "linux-image-$1-unsigned" || installed "linux-image-$1"; }
+have_dbg() { [ -f "$CACHE/dbg-$1/.complete" ] || compgen -G "$CACHE/debs/linux-image-$1-dbg_*.deb" >/dev/null; }
+usable() {
+	{ have_image "$1" || available "linux-image-$1-unsigned"; } &&
+		{ installed "linux-headers-$1" || available "linux-headers-$1"; } &&
+		{ have_dbg "$1" || available "linux-image-$1-dbg"; }
+}
 KVER=$PINNED
-if ! installed "linux-image-$KVER-unsigned" && ! installed "linux-image-$KVER"; then
+if ! { have_image "$KVER" && installed "linux-headers-$KVER" && have_dbg "$KVER"; }; then
 	apt_update
-	if ! available "linux-image-$KVER-unsigned" || ! available "linux-image-$KVER-dbg"; then
-		NEWEST=$(apt-cache pkgnames linux-image-6.1. |
+	if ! usable "$KVER"; then
+		NEWEST=""
+		for v in $(apt-cache pkgnames linux-image-6.1. |
 			grep -E '^linux-image-6\.1\.[0-9]+-[0-9]+-cloud-amd64-unsigned$' |
-			sed -e 's/^linux-image-//' -e 's/-unsigned$//' | sort -V | tail -1)
-		[ -n "$NEWEST" ] || fail "the registry has neither linux-image-$KVER-unsigned nor any linux-image-6.1.*-cloud-amd64-unsigned"
-		log "linux-image-$KVER-unsigned is not in the registry; falling back to $NEWEST"
+			sed -e 's/^linux-image-//' -e 's/-unsigned$//' | sort -rV); do
+			if usable "$v"; then NEWEST=$v; break; fi
+		done
+		[ -n "$NEWEST" ] || fail "the registry has no usable linux-image-$KVER-unsigned (+ headers, -dbg), nor any linux-image-6.1.*-cloud-amd64-unsigned"
+		log "kernel $KVER (image, headers or -dbg) is not in the registry; falling back to $NEWEST"
 		KVER=$NEWEST
 	fi
 fi

@@ -17,6 +17,7 @@ import (
 	"math"
 	"math/bits"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -516,9 +517,30 @@ func (r *Reader) Close() error {
 	return nil
 }
 
-// PhysBase is the sub header's phys_base (the x86_64 kernel's physical
-// relocation, as makedumpfile found it; QEMU's guess otherwise).
-func (r *Reader) PhysBase() uint64 { return r.sub.physBase }
+// PhysBase is the x86_64 kernel's physical relocation: VMCOREINFO's
+// NUMBER(phys_base) when present (the kernel prints it in decimal; QEMU, up
+// to at least 9.x, parses that as hex and writes the wrong value into the
+// sub header), else the sub header's phys_base.
+func (r *Reader) PhysBase() uint64 {
+	if v, ok := vmcoreinfoNumber(r.info.VMCOREINFO, "NUMBER(phys_base)"); ok {
+		return uint64(v)
+	}
+	return r.sub.physBase
+}
+
+// SubHeaderPhysBase is the sub header's phys_base field as written.
+func (r *Reader) SubHeaderPhysBase() uint64 { return r.sub.physBase }
+
+// vmcoreinfoNumber parses the decimal value of a KEY=value VMCOREINFO line.
+func vmcoreinfoNumber(vmci []byte, key string) (int64, bool) {
+	for _, line := range strings.Split(string(vmci), "\n") {
+		if v, ok := strings.CutPrefix(line, key+"="); ok {
+			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			return n, err == nil
+		}
+	}
+	return 0, false
+}
 
 // DumpLevel is makedumpfile's -d level (QEMU writes 1).
 func (r *Reader) DumpLevel() int { return int(r.sub.dumpLevel) }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"kdive/internal/dump"
+	"kdive/internal/dump/elfcore"
 	"kdive/internal/testcorpus"
 )
 
@@ -74,7 +75,23 @@ func checkRealKernel(t *testing.T, r *Reader, nodename string) {
 	if pb, ok := vmcoreinfoValue(in.VMCOREINFO, "NUMBER(phys_base)"); ok {
 		n, err := strconv.ParseInt(pb, 10, 64)
 		if err != nil || uint64(n) != r.PhysBase() {
-			t.Fatalf("sub header phys_base %#x, VMCOREINFO NUMBER(phys_base)=%s", r.PhysBase(), pb)
+			t.Fatalf("PhysBase %#x, VMCOREINFO NUMBER(phys_base)=%s", r.PhysBase(), pb)
+		}
+		// makedumpfile writes the same value into the sub header; QEMU
+		// parses the decimal text as hex.
+		sub := r.SubHeaderPhysBase()
+		if len(in.QEMUCPUState) == 0 && sub != uint64(n) {
+			t.Fatalf("sub header phys_base %#x, VMCOREINFO NUMBER(phys_base)=%s", sub, pb)
+		}
+		if len(in.QEMUCPUState) > 0 && sub != uint64(n) {
+			neg := strings.HasPrefix(pb, "-")
+			h, err := strconv.ParseUint(strings.TrimPrefix(pb, "-"), 16, 64)
+			if neg {
+				h = -h
+			}
+			if err != nil || h != sub {
+				t.Fatalf("QEMU sub header phys_base %#x is not NUMBER(phys_base)=%s read as hex", sub, pb)
+			}
 		}
 	}
 	// init_uts_ns.name is a struct new_utsname.
@@ -288,6 +305,46 @@ func TestCorpusQEMU(t *testing.T) {
 				q.HeaderVersion(), in.Flattened, len(in.VMCOREINFO), in.Machine, q.PhysBase(), q.DumpLevel())
 			if in.VMCOREINFO != nil {
 				checkRealKernel(t, q, "")
+			}
+		})
+	}
+}
+
+// TestCorpusAgainstELF compares the kdump files with the ELF cores of the
+// same memory, read by package elfcore: vmcore.lzo (makedumpfile -d 31 of
+// /proc/vmcore) with vmcore.elf, and qemu.kdump with qemu.elf.
+func TestCorpusAgainstELF(t *testing.T) {
+	for _, sc := range testcorpus.Scenarios() {
+		t.Run(sc, func(t *testing.T) {
+			for _, c := range [][2]string{{testcorpus.KdumpLZO, testcorpus.KdumpELF}, {testcorpus.QEMUKdump, testcorpus.QEMUELF}} {
+				k := openReal(t, testcorpus.File(t, sc, c[0]), dump.Options{})
+				e, err := elfcore.Open(testcorpus.File(t, sc, c[1]), dump.Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer e.Close()
+				var pfns []uint64
+				for pfn := uint64(0); pfn < k.maxPFN; pfn++ {
+					if bitSet(k.dumpable, pfn) {
+						pfns = append(pfns, pfn)
+					}
+				}
+				rnd := rand.New(rand.NewSource(2))
+				rnd.Shuffle(len(pfns), func(i, j int) { pfns[i], pfns[j] = pfns[j], pfns[i] })
+				pfns = pfns[:min(len(pfns), 4000)]
+				pa, pb := make([]byte, 4096), make([]byte, 4096)
+				for _, pfn := range pfns {
+					if _, err := k.ReadPhysAt(pa, pfn*4096); err != nil {
+						t.Fatalf("%s pfn %#x: %v", c[0], pfn, err)
+					}
+					if _, err := e.ReadPhysAt(pb, pfn*4096); err != nil {
+						t.Fatalf("%s pfn %#x: %v", c[1], pfn, err)
+					}
+					if !bytes.Equal(pa, pb) {
+						t.Fatalf("pfn %#x differs between %s and %s", pfn, c[0], c[1])
+					}
+				}
+				t.Logf("%s = %s on %d pages", c[0], c[1], len(pfns))
 			}
 		})
 	}

@@ -21,7 +21,6 @@ var zstdDecoder = sync.OnceValues(func() (*zstd.Decoder, error) {
 		zstd.WithDecoderConcurrency(0),
 		zstd.WithDecoderMaxMemory(maxBlockSize),
 		zstd.WithDecodeAllCapLimit(true),
-		zstd.WithDecoderLowmem(true),
 	)
 })
 

@@ -314,6 +314,9 @@ func TestCorpusQEMU(t *testing.T) {
 // same memory, read by package elfcore: vmcore.lzo (makedumpfile -d 31 of
 // /proc/vmcore) with vmcore.elf, and qemu.kdump with qemu.elf.
 func TestCorpusAgainstELF(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: reads 500 MB ELF cores")
+	}
 	for _, sc := range testcorpus.Scenarios() {
 		t.Run(sc, func(t *testing.T) {
 			for _, c := range [][2]string{{testcorpus.KdumpLZO, testcorpus.KdumpELF}, {testcorpus.QEMUKdump, testcorpus.QEMUELF}} {

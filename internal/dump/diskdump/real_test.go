@@ -352,3 +352,57 @@ func TestCorpusAgainstELF(t *testing.T) {
 		})
 	}
 }
+
+// TestRealConcurrent reads random pages of the real zstd dump from several
+// goroutines (run with -race) and compares them with single reads.
+func TestRealConcurrent(t *testing.T) {
+	r := openReal(t, sharedFile(t, "vmcore.zstd"), dump.Options{})
+	want := openReal(t, sharedFile(t, "vmcore.zstd"), dump.Options{})
+	pfns := dumpablePFNs(r)
+	done := make(chan error, 4)
+	for g := 0; g < 4; g++ {
+		go func(seed int64) {
+			rnd := rand.New(rand.NewSource(seed))
+			a, b := make([]byte, 4096), make([]byte, 4096)
+			for i := 0; i < 500; i++ {
+				pfn := pfns[rnd.Intn(len(pfns))]
+				off := uint64(rnd.Intn(4096))
+				n, err := r.ReadPhysAt(a[:4096-off], pfn*4096+off)
+				if err != nil || n != int(4096-off) {
+					done <- err
+					return
+				}
+				if _, err := want.ReadPhysAt(b, pfn*4096); err != nil || !bytes.Equal(a[:4096-off], b[off:]) {
+					done <- errors.New("content differs")
+					return
+				}
+			}
+			done <- nil
+		}(int64(g))
+	}
+	for g := 0; g < 4; g++ {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestCorpusOpenTime logs how long opening each corpus kdump file takes.
+func TestCorpusOpenTime(t *testing.T) {
+	for _, f := range []string{testcorpus.KdumpLZO, testcorpus.KdumpZlib, testcorpus.KdumpFlat, testcorpus.QEMUKdump} {
+		p := testcorpus.File(t, "sysrq", f)
+		t0 := time.Now()
+		d, err := Open(p, dump.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		el := time.Since(t0)
+		r := d.(*Reader)
+		extra := ""
+		if r.flat != nil {
+			extra = ", " + strconv.Itoa(r.flat.Records()) + " flattened extents"
+		}
+		t.Logf("%s: open %v, %d pages%s", f, el, r.nDumpable, extra)
+		d.Close()
+	}
+}

@@ -448,7 +448,7 @@ func swapNoteHeaders(b []byte) []byte {
 }
 
 func (r *Reader) fillInfo() {
-	h, s := r.hdr, r.sub
+	h := r.hdr
 	in := &r.info
 	in.Path = r.path
 	in.Format = "kdump"
@@ -477,7 +477,6 @@ func (r *Reader) fillInfo() {
 			break
 		}
 	}
-	_ = s
 	in.Compression = r.probeCompression()
 }
 

@@ -32,6 +32,13 @@ def short(s, n=70):
     return s if len(s) <= n else s[: n - 3] + "..."
 
 
+def rx(v):
+    """A ratio: 0.45x, 3.7x, 152x."""
+    if v is None:
+        return "-"
+    return "%.2fx" % v if v < 1 else "%.1fx" % v if v < 10 else "%.0fx" % v
+
+
 def ratio(a, b):
     if a is None or b is None or b == 0:
         return None
@@ -60,9 +67,9 @@ def table(rows, header, aligns):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
-    for a in ("scenario", "corpus", "vmlinux", "host", "versions"):
+    for a in ("scenario", "corpus", "vmlinux", "host", "versions", "load"):
         ap.add_argument("--" + a, default="")
-    for a in ("runs", "crash-runs", "pages", "elapsed"):
+    for a in ("runs", "crash-runs", "pages", "elapsed", "ncpu"):
         ap.add_argument("--" + a, type=int, default=0)
     o = ap.parse_args()
 
@@ -98,6 +105,14 @@ def main():
     print("  vmlinux  %s" % o.vmlinux)
     print("  %s" % o.versions)
     print("  host: %s" % o.host)
+    busy = False
+    if o.load:
+        loads = [float(x) for x in o.load.split()]
+        print("  load average: %.2f at start; %.2f %.2f %.2f (1, 5, 15 min) at end" % tuple((loads + [0] * 4)[:4]))
+        if o.ncpu and max(loads[0], loads[-1] if len(loads) < 3 else loads[2]) > 0.75 * o.ncpu:
+            busy = True
+            print("  WARNING: the machine was busy (load above 0.75 per CPU): wall times and rates")
+            print("           are inflated and noisy; the CPU columns are the steadier comparison.")
     print("  open + sys: median of %d runs (crash: %d), peak RSS = max over runs (GNU time %%M);"
           % (o.runs, o.crash_runs))
     print("  CPU s = median user + system time; ratios are tool / kdive (how many times slower or bigger)")
@@ -125,9 +140,9 @@ def main():
             rc = ratio(s.get("cpu_s"), base.get("cpu_s"))
             rows.append([t, fnum(s.get("median_s"), "%.3f"), fnum(s.get("min_s"), "%.3f"),
                          fnum(s.get("cpu_s"), "%.2f"), fnum(s.get("rss_mib"), "%.1f"),
-                         "failed" if fail else fnum(rt, "%.1fx"),
-                         "failed" if fail else fnum(rc, "%.1fx"),
-                         "failed" if fail else fnum(rm, "%.1fx"), status])
+                         "failed" if fail else rx(rt),
+                         "failed" if fail else rx(rc),
+                         "failed" if fail else rx(rm), status])
             summary["open"].setdefault(fmt, {})[t] = s
         print(table(rows, ["tool", "median s", "min s", "CPU s", "peak RSS MiB", "time vs kdive",
                            "CPU vs kdive", "RSS vs kdive", "status"], "lrrrrrrrl"))
@@ -182,9 +197,9 @@ def main():
                 notes.append("%s: %d of %d pages failed (%s)" % (
                     t, r["errors"], r["errors"] + r.get("pages", 0), r.get("first_error") or r.get("FirstError", "")))
             row.append(cell)
-        row.append(fnum(ratio(rates.get("kdive"), rates.get("crash")), "%.0fx"))
-        row.append(fnum(ratio(rates.get("kdive"), rates.get("drgn")), "%.0fx"))
-        row.append(fnum(ratio(rates.get("kdive CLI"), rates.get("crash")), "%.1fx"))
+        row.append(rx(ratio(rates.get("kdive"), rates.get("crash"))))
+        row.append(rx(ratio(rates.get("kdive"), rates.get("drgn"))))
+        row.append(rx(ratio(rates.get("kdive CLI"), rates.get("crash"))))
         rows.append(row)
         summary["pages"][fmt] = {"rates": rates, "pick": k, "notes": notes}
     print(table(rows, ["format", "compr.", "tried/excl/absent", "kdive p/s", "kdive CLI p/s",
@@ -219,10 +234,10 @@ def main():
         rss = max([x for x in (k.get("rss_mib"), kn.get("rss_mib")) if x is not None], default=None)
         rv = "-" if rss is None else ("PASS" if rss < RSS_TARGET_MIB else "FAIL")
         pr = summary["pages"].get(fmt, {}).get("rates", {})
-        rows.append([fmt, fnum(sc, "%.1fx"), verdict, fnum(scc, "%.1fx"), fnum(sd, "%.1fx"),
+        rows.append([fmt, rx(sc), verdict, rx(scc), rx(sd),
                      fnum(rss, "%.1f"), rv,
-                     fnum(ratio(pr.get("kdive"), pr.get("crash")), "%.0fx"),
-                     fnum(ratio(pr.get("kdive"), pr.get("drgn")), "%.0fx")])
+                     rx(ratio(pr.get("kdive"), pr.get("crash"))),
+                     rx(ratio(pr.get("kdive"), pr.get("drgn")))])
     print(table(rows, ["format", "crash/kdive wall", ">=20x", "crash/kdive CPU", "drgn/kdive wall",
                        "kdive peak RSS MiB", "<150 MiB", "reads kdive/crash", "reads kdive/drgn"],
                 "lrlrrrlrr"))

@@ -54,6 +54,7 @@ TIMEOUT=${TIMEOUT:-300}
 FORMATS=${FORMATS:-vmcore.elf vmcore.lzo vmcore.zlib vmcore.flat vmcore.filtered.elf qemu.elf qemu.kdump}
 SCENARIO=${1:-${SCENARIO:-}}
 STARTED=$(date +%s)
+LOAD0=$(cut -d' ' -f1 /proc/loadavg)
 
 die() { echo "bench: $*" >&2; exit 1; }
 
@@ -331,7 +332,8 @@ ELAPSED=$(( $(date +%s) - STARTED ))
 python3 "$ROOT/bench/report.py" "$OUT" \
 	--scenario "${SCENARIO:-none}" --corpus "$CORPUS" --vmlinux "$VMLINUX" \
 	--runs "$RUNS" --crash-runs "$CRASH_RUNS" --pages "$PAGES" --elapsed "$ELAPSED" \
-	--host "$(nproc) CPUs, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo), load average at end $(cut -d' ' -f1-3 /proc/loadavg)" \
+	--host "$(nproc) CPUs, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo)" \
+	--ncpu "$(nproc)" --load "$LOAD0 $(cut -d' ' -f1-3 /proc/loadavg)" \
 	--versions "$("$KDIVE" --version 2>/dev/null | head -1 | tr -d '\n') ($KDIVE_REV); $(crash --version 2>/dev/null | grep -m1 -o 'crash [0-9.]*'); drgn $("$DRGN_PY" -c 'import drgn; print(drgn.__version__)' 2>/dev/null)$([[ $DRGN_KDUMP == 1 ]] && echo ' (with libkdumpfile)')" \
 	| tee "$OUT/report.txt"
 exit "${PIPESTATUS[0]}"

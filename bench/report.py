@@ -109,9 +109,9 @@ def main():
     if o.load:
         loads = [float(x) for x in o.load.split()]
         print("  load average: %.2f at start; %.2f %.2f %.2f (1, 5, 15 min) at end" % tuple((loads + [0] * 4)[:4]))
-        if o.ncpu and max(loads[0], loads[-1] if len(loads) < 3 else loads[2]) > 0.75 * o.ncpu:
+        if o.ncpu and max(loads[0], loads[-1] if len(loads) < 3 else loads[2]) > o.ncpu:
             busy = True
-            print("  WARNING: the machine was busy (load above 0.75 per CPU): wall times and rates")
+            print("  WARNING: the machine was busy (load above the CPU count): wall times and rates")
             print("           are inflated and noisy; the CPU columns are the steadier comparison.")
     print("  open + sys: median of %d runs (crash: %d), peak RSS = max over runs (GNU time %%M);"
           % (o.runs, o.crash_runs))

@@ -1,6 +1,7 @@
 package program
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -111,7 +112,11 @@ func (s *state) setupMemory(info *dump.Info) error {
 	if stext, ok := v.Symbol("_stext"); ok {
 		pa, err := s.mem.Translate(stext)
 		if err != nil {
-			return fmt.Errorf("kernel page tables at physical %#x do not map _stext (%#x): %v", w.Root, stext, err)
+			var fe *mem.FaultError
+			if errors.As(err, &fe) && fe.Err != nil {
+				err = fe.Err // the walker's error names the address already
+			}
+			return fmt.Errorf("kernel page tables (root at physical %#x): %v", w.Root, err)
 		}
 		if want := amd64.KernelTextPhys(stext, s.src.PhysBase); pa != want {
 			return fmt.Errorf("_stext %#x translates to physical %#x, phys_base says %#x", stext, pa, want)

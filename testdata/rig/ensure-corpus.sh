@@ -119,7 +119,7 @@ if ! { have_image "$KVER" && installed "linux-headers-$KVER" && have_dbg "$KVER"
 fi
 
 PKGS=(qemu-system-x86 kexec-tools makedumpfile busybox-static cpio gzip gcc make binutils
-	coreutils util-linux "linux-headers-$KVER")
+	coreutils util-linux kmod xz-utils "linux-headers-$KVER")
 installed "linux-image-$KVER" || PKGS+=("linux-image-$KVER-unsigned")
 MISSING=()
 for p in "${PKGS[@]}"; do installed "$p" || MISSING+=("$p"); done
@@ -130,9 +130,8 @@ if [ ${#MISSING[@]} -gt 0 ]; then
 		fail "apt-get install ${MISSING[*]}"
 fi
 VMLINUZ=/boot/vmlinuz-$KVER
-MODROOT=/lib/modules/$KVER/kernel
 HEADERS=/usr/src/linux-headers-$KVER
-for f in "$VMLINUZ" "$MODROOT" "$HEADERS/Makefile" /usr/sbin/kexec /usr/bin/makedumpfile /bin/busybox; do
+for f in "$VMLINUZ" "/lib/modules/$KVER/modules.dep" "$HEADERS/Makefile" /usr/sbin/kexec /usr/bin/makedumpfile /bin/busybox; do
 	[ -e "$f" ] || fail "missing $f after installing packages"
 done
 
@@ -151,7 +150,6 @@ if [ ${#DBGDEB[@]} = 0 ]; then
 	DBGDEB=("$DEBS"/linux-image-"$KVER"-dbg_*.deb)
 fi
 DBGVMLINUX=$DBG/usr/lib/debug/boot/vmlinux-$KVER
-DBGMOD=$DBG/usr/lib/debug/lib/modules/$KVER/kernel
 if [ ! -f "$DBG/.complete" ]; then
 	log "dpkg-deb -x ${DBGDEB[-1]##*/}"
 	rm -rf "$DBG" "$DBG.tmp"
@@ -184,17 +182,29 @@ make -C "$HEADERS" M="$BUILD/module" \
 RIGKO=$BUILD/module/kdive_rig.ko
 
 # ---------------------------------------------------------------- initramfs
-# Module name -> path under $MODROOT (the same path under $DBGMOD has its debug info).
-declare -A MODPATH=(
-	[virtio]=drivers/virtio/virtio.ko
-	[virtio_ring]=drivers/virtio/virtio_ring.ko
-	[virtio_pci_legacy_dev]=drivers/virtio/virtio_pci_legacy_dev.ko
-	[virtio_pci_modern_dev]=drivers/virtio/virtio_pci_modern_dev.ko
-	[virtio_pci]=drivers/virtio/virtio_pci.ko
-	[virtio_blk]=drivers/block/virtio_blk.ko
-	[qemu_fw_cfg]=drivers/firmware/qemu_fw_cfg.ko
-	[dummy]=drivers/net/dummy.ko
-)
+# The guest's modules and their dependencies, in load order (from the kernel's
+# modules.dep): name -> path under /lib/modules/<ver>/ (the same path under the
+# -dbg tree has its debug info).
+GUEST_MODULES=(virtio_pci virtio_blk qemu_fw_cfg dummy)
+declare -A MODPATH=()
+MODORDER=()
+for want in "${GUEST_MODULES[@]}"; do
+	found=0
+	while read -r cmd path _; do
+		case "$cmd" in
+		insmod) ;;
+		builtin) found=1; continue ;;
+		*) continue ;;
+		esac
+		found=1
+		name=${path##*/}
+		name=${name%%.ko*}
+		[ -n "${MODPATH[$name]:-}" ] && continue
+		MODPATH[$name]=${path#*/modules/"$KVER"/}
+		MODORDER+=("$name")
+	done < <(modprobe -C /dev/null -S "$KVER" --show-depends "$want" 2>/dev/null)
+	[ $found = 1 ] || fail "kernel $KVER has no module $want"
+done
 log "building the initramfs"
 IR=$BUILD/initramfs
 mkdir -p "$IR"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,boot,etc,root} "$IR/lib/modules/$KVER"
@@ -208,9 +218,16 @@ for lib in $(ldd /usr/sbin/kexec /usr/bin/makedumpfile | awk '$2 == "=>" && $3 ~
 	mkdir -p "$IR$(dirname "$lib")"
 	cp -L "$lib" "$IR$lib"
 done
-for m in "${!MODPATH[@]}"; do
-	[ -f "$MODROOT/${MODPATH[$m]}" ] || fail "missing module $MODROOT/${MODPATH[$m]}"
-	cp "$MODROOT/${MODPATH[$m]}" "$IR/lib/modules/$KVER/$m.ko"
+for m in "${MODORDER[@]}"; do
+	src=/lib/modules/$KVER/${MODPATH[$m]}
+	case "$src" in
+	*.ko) cp "$src" "$IR/lib/modules/$KVER/$m.ko" ;;
+	*.ko.xz) xz -dc "$src" >"$IR/lib/modules/$KVER/$m.ko" ;;
+	*.ko.zst) zstd -qdc "$src" >"$IR/lib/modules/$KVER/$m.ko" ;;
+	*.ko.gz) gzip -dc "$src" >"$IR/lib/modules/$KVER/$m.ko" ;;
+	*) fail "cannot handle module file $src" ;;
+	esac
+	echo "$m" >>"$IR/etc/rig-modules"
 done
 cp "$RIGKO" "$IR/lib/modules/$KVER/kdive_rig.ko"
 cp "$RIG_DIR/guest/init" "$IR/init"
@@ -245,10 +262,16 @@ elf_extent() {
 	echo $max
 }
 
+# The guest writes TRUTH and RIG-* lines to /dev/kmsg: each is one kernel log
+# record on the console, "[  time] TRUTH ...", possibly after some unfinished
+# line of user-space output.
 # extract_truth CONSOLE: the TRUTH lines, without kernel timestamps or CRs.
 extract_truth() {
-	tr -d '\r' <"$1" | sed -n 's/^\(\[ *[0-9]*\.[0-9]*\] \)\{0,1\}\(TRUTH .*\)$/\2/p'
+	tr -d '\r' <"$1" | sed -n 's/^.*\[ *[0-9]*\.[0-9]*\] \(TRUTH .*\)$/\1/p'
 }
+# marker CONSOLE NAME: the value(s) of "RIG-NAME value" records ("" when bare).
+has_marker() { tr -d '\r' <"$1" | grep -q "\] RIG-$2\( \|$\)"; }
+marker() { tr -d '\r' <"$1" | sed -n "s/^.*\] RIG-$2 \{0,1\}\(.*\)$/\1/p"; }
 
 boot_failed() { # scenario console message
 	echo "---- last 60 lines of $2 ----" >&2
@@ -303,20 +326,20 @@ run_kdump() {
 	[ $rc = 124 ] || [ $rc = 137 ] && boot_failed "$s" "$d/console.log" "timed out after ${BOOT_TIMEOUT}s"
 	[ $rc = 0 ] || { cat "$d/qemu.log" >&2; boot_failed "$s" "$d/console.log" "qemu exited with $rc"; }
 	local con=$d/console.log
-	grep -q '^RIG-ERROR' "$con" && boot_failed "$s" "$con" "$(grep -m1 '^RIG-ERROR' "$con" | tr -d '\r')"
-	grep -q '^RIG-KEXEC-LOADED' "$con" || boot_failed "$s" "$con" "crash kernel not loaded"
-	grep -q '^RIG-CAPTURE ' "$con" || boot_failed "$s" "$con" "the capture kernel did not start"
-	grep -q '^RIG-FLAT-RC 0' "$con" || boot_failed "$s" "$con" "makedumpfile -F failed in the capture kernel"
-	grep -q '^RIG-ELF-RC 0' "$con" || boot_failed "$s" "$con" "copying /proc/vmcore failed"
-	grep -q '^RIG-CAPTURE-DONE' "$con" || boot_failed "$s" "$con" "capture did not finish"
+	has_marker "$con" ERROR && boot_failed "$s" "$con" "$(marker "$con" ERROR | head -1)"
+	has_marker "$con" KEXEC-LOADED || boot_failed "$s" "$con" "crash kernel not loaded"
+	has_marker "$con" CAPTURE || boot_failed "$s" "$con" "the capture kernel did not start"
+	[ "$(marker "$con" FLAT-RC)" = 0 ] || boot_failed "$s" "$con" "makedumpfile -F failed in the capture kernel"
+	[ "$(marker "$con" ELF-RC)" = 0 ] || boot_failed "$s" "$con" "copying /proc/vmcore failed"
+	has_marker "$con" CAPTURE-DONE || boot_failed "$s" "$con" "capture did not finish"
 	check_console "$s" "$con"
 	cp "$con" "$out/console.log"
 	extract_truth "$con" >"$out/truth.txt"
 	check_truth "$s" "$out/truth.txt" "$con"
 
 	local flatsize vmsize elfsize
-	flatsize=$(tr -d '\r' <"$con" | sed -n 's/^RIG-FLAT-SIZE \([0-9]*\)$/\1/p')
-	vmsize=$(tr -d '\r' <"$con" | sed -n 's/^RIG-VMCORE-SIZE \([0-9]*\)$/\1/p')
+	flatsize=$(marker "$con" FLAT-SIZE)
+	vmsize=$(marker "$con" VMCORE-SIZE)
 	[ -n "$flatsize" ] && [ "$flatsize" -gt 4096 ] || boot_failed "$s" "$con" "bad flattened size '$flatsize'"
 	mv "$d/vda.img" "$out/vmcore.flat"
 	truncate -s "$flatsize" "$out/vmcore.flat"
@@ -353,7 +376,7 @@ run_qemu_dump() {
 	exec {qin}<>"$d/qmp.in" {qout}<>"$d/qmp.out"
 	until grep -q 'end Kernel panic' "$con" 2>/dev/null; do
 		kill -0 "$QEMU_PID" 2>/dev/null || boot_failed "$s" "$con" "qemu exited before the panic"
-		grep -q '^RIG-ERROR' "$con" 2>/dev/null && boot_failed "$s" "$con" "$(grep -m1 '^RIG-ERROR' "$con" | tr -d '\r')"
+		[ -f "$con" ] && has_marker "$con" ERROR && boot_failed "$s" "$con" "$(marker "$con" ERROR | head -1)"
 		[ $waited -ge "$BOOT_TIMEOUT" ] && { kill "$QEMU_PID"; boot_failed "$s" "$con" "no panic after ${BOOT_TIMEOUT}s"; }
 		sleep 2
 		waited=$((waited + 2))
@@ -403,8 +426,10 @@ link_or_copy "$DBGVMLINUX" "$WORK/vmlinux"
 mkdir -p "$WORK/modules"
 cp "$RIGKO" "$WORK/modules/kdive_rig.ko"
 cp "$RIG_DIR/module/kdive_rig.c" "$WORK/modules/kdive_rig.c"
-for m in "${!MODPATH[@]}"; do
-	link_or_copy "$DBGMOD/${MODPATH[$m]}" "$WORK/modules/$m.ko"
+for m in "${MODORDER[@]}"; do
+	dbgko=$DBG/usr/lib/debug/lib/modules/$KVER/${MODPATH[$m]%.ko*}.ko
+	[ -f "$dbgko" ] || fail "no debug module $dbgko"
+	link_or_copy "$dbgko" "$WORK/modules/$m.ko"
 done
 echo "$KVER" >"$WORK/kernel-version"
 echo "$HASH" >"$WORK/rig-hash"

@@ -13,7 +13,7 @@ sysrq) trigger=/proc/sysrq-trigger command=c ;;
 oops-proc) trigger=/proc/kdive_rig command=oops ;;
 oops-wq) trigger=/proc/kdive_rig command=wq ;;
 bugon) trigger=/proc/kdive_rig command=bug ;;
-*) echo "RIG-ERROR: holder: unknown scenario $scenario" >&2; exit 1 ;;
+*) echo "<5>RIG-ERROR holder: unknown scenario $scenario" > /dev/kmsg; exit 1 ;;
 esac
 
 echo -n kdive-trigger > /proc/$$/comm
@@ -61,4 +61,4 @@ fi
 # oops-wq: the kworker that runs the work item prints panic_pid/panic_comm itself;
 # this write waits for it.
 echo "$command"
-echo "RIG-ERROR: trigger for $scenario returned" >&2
+echo "<5>RIG-ERROR trigger for $scenario returned" > /dev/kmsg

@@ -168,8 +168,10 @@ def main():
     print()
     print("== 2. random physical page reads (%d distinct present pages a format, 4 KiB each) ==" % o.pages)
     print("  kdive: ReadPhysAt via kdive/internal/dump/open (bench/pagebench; median pass, fresh open each pass)")
-    print("  kdive CLI / crash: `rd -p -r /dev/null ADDR 4096` per page in one -i batch, timed between !date markers")
-    print("  drgn: prog.read(ADDR, 4096, True) loop (bench/drgn_pages.py); all read the same page list")
+    print("  kdive CLI / crash: `rd -p -r /dev/null ADDR 4096` per page in one -i batch of several passes,")
+    print("    each timed between !date markers; median pass")
+    print("  drgn: prog.read(ADDR, 4096, True) loop (bench/drgn_pages.py), median pass")
+    print("  all read the same page list; tried/excl/absent = candidates drawn, left out by filtering, not in the dump")
     print()
     rows = []
     for fmt in pformats:

@@ -232,6 +232,7 @@ func versionString() string {
 
 // run is kdive's main: it returns the exit status.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	defer startProfile()()
 	commands.Version = versionString()
 	o, err := parseArgs(args)
 	if err != nil {

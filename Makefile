@@ -10,7 +10,8 @@ build:
 # Builds the real-dump corpus if missing (QEMU + kdump; ~10 min from scratch),
 # then runs every test against it, then each fuzz target briefly.
 test: corpus
-	KDIVE_REQUIRE_CORPUS=1 $(GO) test ./...
+	./scripts/install-peers.sh
+	KDIVE_REQUIRE_CORPUS=1 $(GO) test -timeout 30m ./...
 	$(GO) vet ./...
 	FUZZTIME=$${FUZZTIME:-10s} ./scripts/fuzz-all.sh
 

@@ -22,7 +22,8 @@
 # bench/out/latest -> it, and the report on standard output.
 #
 # Environment:
-#   KDIVE_CORPUS  corpus directory (default $HOME/.cache/kdive/corpus)
+#   KDIVE_CORPUS  corpus directory (default ${KDIVE_CACHE:-$HOME/.cache/kdive}/corpus,
+#                 where testdata/rig/ensure-corpus.sh builds it)
 #   SCENARIO      scenario (default: oops-proc, else the first complete one)
 #   VMLINUX       debug vmlinux (default $KDIVE_CORPUS/vmlinux, else Debian's
 #                 /usr/lib/debug/boot/vmlinux-6.1.0-53-cloud-amd64 or the rig's copy)
@@ -47,7 +48,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 export PATH=/usr/local/go/bin:$PATH
 
-CORPUS=${KDIVE_CORPUS:-$HOME/.cache/kdive/corpus}
+CORPUS=${KDIVE_CORPUS:-${KDIVE_CACHE:-$HOME/.cache/kdive}/corpus}
 RUNS=${RUNS:-5}
 if [[ -n ${FULL:-} ]]; then CRASH_RUNS=${CRASH_RUNS:-$RUNS}; fi
 CRASH_RUNS=${CRASH_RUNS:-$(( RUNS < 3 ? RUNS : 3 ))}

@@ -1,0 +1,114 @@
+package types
+
+import (
+	"errors"
+	"testing"
+
+	"kdive/internal/btfx"
+	"kdive/internal/testcorpus"
+	"kdive/internal/vmlinux"
+)
+
+func TestBuiltinsAndParse(t *testing.T) {
+	r := NewRegistry()
+	for in, want := range map[string]string{
+		"unsigned long":     "unsigned long",
+		"long unsigned int": "unsigned long",
+		"char *":            "char *",
+		"char [16]":         "char [16]",
+		"const char *":      "const char *",
+		"int **":            "int **",
+		"char *[4]":         "char *[4]",
+	} {
+		ty, err := r.ParseTypeName(in)
+		if err != nil {
+			t.Fatalf("%s: %v", in, err)
+		}
+		if got := ty.String(); got != want {
+			t.Errorf("%q: got %q want %q", in, got, want)
+		}
+	}
+	if _, err := r.LookupType("struct nope"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("struct nope: %v", err)
+	}
+	fn := &Type{Kind: Func, Elem: builtins["void"], Params: []Param{{Type: PointerTo(&Type{Kind: Struct, Name: "callback_head"})}}}
+	if got := Decl(PointerTo(fn), "func"); got != "void (*func)(struct callback_head *)" {
+		t.Errorf("func ptr: %q", got)
+	}
+	if got := Decl(ArrayOf(builtins["char"], 16), "comm"); got != "char comm[16]" {
+		t.Errorf("array: %q", got)
+	}
+}
+
+func vmlinuxBTF(t *testing.T) *BTF {
+	t.Helper()
+	path := testcorpus.Vmlinux(t)
+	f, err := vmlinux.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := f.BTF()
+	if err != nil || raw == nil {
+		t.Skipf("no BTF in %s: %v", path, err)
+	}
+	bt, err := btfx.Load(raw, "vmlinux")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return NewBTF(bt.Spec, bt.Source)
+}
+
+func TestBTFVmlinux(t *testing.T) {
+	b := vmlinuxBTF(t)
+	r := NewRegistry(b)
+	ts, err := r.LookupType("struct task_struct")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ts.Size != 9728 || ts.Kind != Struct {
+		t.Errorf("task_struct: kind %v size %d", ts.Kind, ts.Size)
+	}
+	off, mt, err := ts.MemberPath("comm")
+	if err != nil || mt.String() != "char [16]" {
+		t.Fatalf("comm: %v %v", mt, err)
+	}
+	_ = off
+	f, ok := ts.FindMember("tasks")
+	if !ok || f.Type.String() != "struct list_head" {
+		t.Errorf("tasks: %+v", f)
+	}
+	lh, _ := r.LookupType("list_head")
+	if lh.Members[0].Type.Elem != lh {
+		t.Errorf("list_head.next does not point back to list_head")
+	}
+	ul, err := r.LookupType("unsigned long")
+	if err != nil || ul.Name != "long unsigned int" || ul.Size != 8 {
+		t.Errorf("unsigned long: %+v %v", ul, err)
+	}
+	ch, _ := r.LookupType("struct callback_head")
+	if got := Decl(ch.Members[1].Type, ch.Members[1].Name); got != "void (*func)(struct callback_head *)" {
+		t.Errorf("callback_head.func: %q", got)
+	}
+	st, err := r.LookupVar("schedule")
+	if err != nil || st.String() != "void (void)" {
+		t.Errorf("schedule: %v %v", st, err)
+	}
+	et, v, err := r.LookupEnumerator("PIDTYPE_TGID")
+	if err != nil || v != 1 || et.Name != "pid_type" {
+		t.Errorf("PIDTYPE_TGID: %v %d %v", et, v, err)
+	}
+	// A bitfield.
+	sk, err := r.LookupType("struct sock")
+	if err == nil {
+		found := false
+		for _, m := range sk.Members {
+			if m.IsBitfield() {
+				found = true
+				if m.Offset != m.BitOffset/8 {
+					t.Errorf("bitfield %s: offset %d bit %d", m.Name, m.Offset, m.BitOffset)
+				}
+			}
+		}
+		_ = found
+	}
+}

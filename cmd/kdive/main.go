@@ -49,6 +49,7 @@ type options struct {
 	inputFile    string   // -i
 	zeroExcluded bool
 	force        bool
+	log          bool // --log: print the dump's kernel log and exit
 	help         bool
 	helpTopic    string
 	version      bool
@@ -96,6 +97,8 @@ func parseArgs(args []string) (*options, error) {
 				o.force = true
 			case "silent":
 				o.silent = true
+			case "log":
+				o.log = true
 			default:
 				return nil, &usageError{fmt.Sprintf("unrecognized option '--%s'", name)}
 			}
@@ -209,6 +212,10 @@ OPTIONS:
   --force
     Go on even when the vmlinux does not match the dump.
 
+  --log
+    Display the kernel log of the dump (what the "log" command shows),
+    then exit.  No vmlinux is needed.
+
   -v, --version
     Display kdive's version and exit.
 
@@ -277,6 +284,19 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer prog.Close()
+
+	if o.log {
+		c := commands.Lookup("log")
+		if c == nil {
+			fmt.Fprintln(stderr, "kdive: --log: no log command")
+			return 1
+		}
+		if err := c.Run(&commands.Env{Prog: prog, Out: stdout, Err: stderr}, nil); err != nil {
+			fmt.Fprintf(stderr, "log: %v\n", err)
+			return 1
+		}
+		return 0
+	}
 
 	s := cli.NewSession(prog, stdin, stdout, stderr)
 	s.Echo = !o.silent

@@ -1,0 +1,771 @@
+// Package dwarfx is a fast DWARF index for kernel images and modules: it
+// memory-maps the ELF file, indexes the names of types, variables,
+// functions and enumerators of every unit in parallel (skipping subtrees by
+// DW_AT_sibling or by abbreviation), and decodes single types lazily.
+//
+// It reads DWARF 2-5 (.debug_info, .debug_types, .debug_abbrev,
+// .debug_str, .debug_line_str, .debug_str_offsets, .debug_addr), ET_EXEC
+// images (relocations already applied) and ET_REL modules (their
+// .rela.debug_* relocations applied on a private copy).
+package dwarfx
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+)
+
+// ErrNotFound is returned for unknown names.
+var ErrNotFound = errors.New("not found")
+
+// Index kinds.
+const (
+	kNone uint8 = iota
+	kStruct
+	kUnion
+	kEnum
+	kTypedef
+	kBase
+	kVar
+	kFunc
+	kEnumerator
+	kUnspec
+	numKinds
+)
+
+func kindOfTag(tag uint32) uint8 {
+	switch tag {
+	case tagStructType:
+		return kStruct
+	case tagUnionType:
+		return kUnion
+	case tagEnumerationType:
+		return kEnum
+	case tagTypedef:
+		return kTypedef
+	case tagBaseType:
+		return kBase
+	case tagVariable:
+		return kVar
+	case tagSubprogram:
+		return kFunc
+	case tagEnumerator:
+		return kEnumerator
+	case tagUnspecType:
+		return kUnspec
+	}
+	return kNone
+}
+
+// String sections a name key can point into.
+const (
+	strSecStr     = 0
+	strSecLineStr = 1
+)
+
+// Packed entries: quality<<56 | types-section bit<<55 | offset.
+const (
+	offMask   = 1<<55 - 1
+	typesBit  = 1 << 55
+	qualShift = 56
+)
+
+func nameKey(kind uint8, sec uint8, off uint64) uint64 {
+	return uint64(kind)<<48 | uint64(sec)<<40 | off
+}
+
+func better(n, o uint64) bool {
+	if o == 0 {
+		return true
+	}
+	qn, qo := n>>qualShift, o>>qualShift
+	if qn != qo {
+		return qn > qo
+	}
+	return n&(typesBit|offMask) < o&(typesBit|offMask)
+}
+
+// Index is an opened, indexed DWARF file.
+type Index struct {
+	Path string
+	ef   *elfFile
+
+	info, types, abbrev, str, lineStr, strOffsets, addr []byte
+	infoMapped                                          bool
+
+	units  [2][]*unit // by section, sorted by offset
+	names  map[uint64]uint64
+	inline map[string]uint64 // kind byte + name
+	sigs   map[uint64]uint64 // type signature -> packed DIE ref
+
+	abbrevMu sync.Mutex
+	abbrevs  map[abbrevKey]*abbrevTable
+
+	candMu sync.Mutex
+	cands  map[string][2][]uint64
+
+	mu    sync.Mutex
+	cache map[uint64]*Type
+
+	// Stats of the indexing pass.
+	Stats Stats
+}
+
+// Stats describes the indexing pass.
+type Stats struct {
+	Units, Entries, Workers int
+}
+
+type abbrevKey struct {
+	off uint64
+	p   unitParams
+}
+
+// Open memory-maps path and indexes its DWARF.
+func Open(path string) (*Index, error) {
+	ef, err := mapFile(path)
+	if err != nil {
+		return nil, err
+	}
+	ix, err := newIndex(ef)
+	if err != nil {
+		ef.close()
+		return nil, err
+	}
+	return ix, nil
+}
+
+// OpenBytes indexes an ELF image held in memory (tests, fuzzing).
+func OpenBytes(name string, data []byte) (*Index, error) {
+	ef, err := parseELF(name, data)
+	if err != nil {
+		return nil, err
+	}
+	return newIndex(ef)
+}
+
+// Close unmaps the file. Types already decoded stay usable; strings in
+// them are copies.
+func (ix *Index) Close() error {
+	ix.ef.close()
+	ix.info, ix.types, ix.abbrev, ix.str, ix.lineStr, ix.strOffsets, ix.addr = nil, nil, nil, nil, nil, nil, nil
+	return nil
+}
+
+func newIndex(ef *elfFile) (*Index, error) {
+	ix := &Index{Path: ef.path, ef: ef, cache: map[uint64]*Type{}, abbrevs: map[abbrevKey]*abbrevTable{}, cands: map[string][2][]uint64{}}
+	var err error
+	get := func(name string) []byte {
+		if err != nil {
+			return nil
+		}
+		var b []byte
+		b, err = ef.sectionData(name)
+		return b
+	}
+	ix.info = get(".debug_info")
+	ix.types = get(".debug_types")
+	ix.abbrev = get(".debug_abbrev")
+	ix.str = get(".debug_str")
+	ix.lineStr = get(".debug_line_str")
+	ix.strOffsets = get(".debug_str_offsets")
+	ix.addr = get(".debug_addr")
+	if err != nil {
+		return nil, err
+	}
+	if ix.info == nil {
+		return nil, fmt.Errorf("%s: no .debug_info section", ef.path)
+	}
+	ix.infoMapped = ef.unmap && ef.typ != etRel
+	for sec, b := range [][]byte{ix.info, ix.types} {
+		for off := uint64(0); off < uint64(len(b)); {
+			u, err := parseUnitHeader(b, off, uint8(sec))
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", ef.path, err)
+			}
+			ix.units[sec] = append(ix.units[sec], u)
+			off = u.end
+		}
+	}
+	if err := ix.scan(); err != nil {
+		return nil, fmt.Errorf("%s: %w", ef.path, err)
+	}
+	return ix, nil
+}
+
+// table returns the abbreviation table of u.
+func (ix *Index) table(u *unit) (*abbrevTable, error) {
+	u.once.Do(func() {
+		k := abbrevKey{u.abbrevOff, u.unitParams}
+		ix.abbrevMu.Lock()
+		t := ix.abbrevs[k]
+		ix.abbrevMu.Unlock()
+		if t == nil {
+			t, u.aerr = parseAbbrevs(ix.abbrev, u.abbrevOff, u.unitParams)
+			if u.aerr != nil {
+				return
+			}
+			ix.abbrevMu.Lock()
+			ix.abbrevs[k] = t
+			ix.abbrevMu.Unlock()
+		}
+		u.abbr = t
+	})
+	return u.abbr, u.aerr
+}
+
+const chunkBytes = 4 << 20
+
+type chunk struct {
+	sec    uint8
+	lo, hi int // unit indexes
+}
+
+func (ix *Index) scan() error {
+	var chunks []chunk
+	for sec := range ix.units {
+		us := ix.units[sec]
+		for i := 0; i < len(us); {
+			j, start := i, us[i].off
+			for j < len(us) && (j == i || us[j].end-start <= chunkBytes) {
+				j++
+			}
+			chunks = append(chunks, chunk{uint8(sec), i, j})
+			i = j
+		}
+	}
+	workers := runtime.NumCPU()
+	if workers > len(chunks) {
+		workers = len(chunks)
+	}
+	if workers < 1 {
+		workers = 1
+	}
+	ix.Stats.Workers = workers
+	ix.Stats.Units = len(ix.units[0]) + len(ix.units[1])
+	scanners := make([]*scanner, workers)
+	errs := make([]error, workers)
+	var next atomic.Int64
+	var failed atomic.Bool
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		s := &scanner{ix: ix, names: make(map[uint64]uint64, 1<<16), inline: map[string]uint64{}, sigs: map[uint64]uint64{}}
+		scanners[w] = s
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for !failed.Load() {
+				c := int(next.Add(1) - 1)
+				if c >= len(chunks) {
+					return
+				}
+				ch := chunks[c]
+				for _, u := range ix.units[ch.sec][ch.lo:ch.hi] {
+					if err := s.scanUnit(u); err != nil {
+						errs[w] = err
+						failed.Store(true)
+						return
+					}
+				}
+				if ch.sec == secInfo && ix.infoMapped {
+					us := ix.units[ch.sec]
+					ix.dropPages(ix.info, us[ch.lo].off, us[ch.hi-1].end)
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	// Merge into the biggest map.
+	sort.Slice(scanners, func(i, j int) bool { return len(scanners[i].names) > len(scanners[j].names) })
+	ix.names, ix.inline, ix.sigs = scanners[0].names, scanners[0].inline, scanners[0].sigs
+	for _, s := range scanners[1:] {
+		for k, v := range s.names {
+			if better(v, ix.names[k]) {
+				ix.names[k] = v
+			}
+		}
+		for k, v := range s.inline {
+			if better(v, ix.inline[k]) {
+				ix.inline[k] = v
+			}
+		}
+		for k, v := range s.sigs {
+			ix.sigs[k] = v
+		}
+	}
+	ix.Stats.Entries = len(ix.names) + len(ix.inline)
+	if ix.infoMapped && len(ix.abbrev) > 0 {
+		ix.dropPages(ix.abbrev, 0, uint64(len(ix.abbrev)))
+	}
+	return nil
+}
+
+// dropPages tells the kernel we no longer need the whole pages of
+// b[lo:hi] (a read-only private file mapping: they stay in the page cache
+// and fault back in when read again), which keeps the resident set small.
+func (ix *Index) dropPages(b []byte, lo, hi uint64) {
+	if len(b) == 0 || hi <= lo {
+		return
+	}
+	base := addrOf(b)
+	ps := uint64(os.Getpagesize())
+	start := (base+lo+ps-1)&^(ps-1) - base
+	end := (base+hi)&^(ps-1) - base
+	if end <= start || end > uint64(len(b)) {
+		return
+	}
+	_ = unix.Madvise(b[start:end], unix.MADV_DONTNEED)
+}
+
+type scanner struct {
+	ix     *Index
+	names  map[uint64]uint64
+	inline map[string]uint64
+	sigs   map[uint64]uint64
+
+	sib                uint64
+	walkEnum, stopEnum bool
+}
+
+func (ix *Index) secData(sec uint8) []byte {
+	if sec == secTypes {
+		return ix.types
+	}
+	return ix.info
+}
+
+func (s *scanner) scanUnit(u *unit) error {
+	ix := s.ix
+	b := ix.secData(u.sec)[:u.end]
+	name := secNames[u.sec]
+	tab, err := ix.table(u)
+	if err != nil {
+		return err
+	}
+	pos := int(u.dieOff)
+	code, pos, ok := uleb(b, pos)
+	if !ok {
+		return fmt.Errorf("%s+%#x: truncated DIE", name, u.dieOff)
+	}
+	if code == 0 {
+		return nil
+	}
+	ab := tab.get(code)
+	if ab == nil {
+		return fmt.Errorf("%s+%#x: unknown abbreviation code %d", name, u.dieOff, code)
+	}
+	for _, a := range ab.attrs {
+		v, np, err := u.readValue(b, pos, a.form, a.ic)
+		if err != nil {
+			return err
+		}
+		pos = np
+		switch a.at {
+		case atStrOffsetsBase:
+			u.strBase = v.u
+		case atAddrBase, atGNUAddrBase:
+			u.addrBase = v.u
+		}
+	}
+	if u.version >= 5 && u.strBase == 0 && len(ix.strOffsets) > 0 {
+		u.strBase = 8
+	}
+	if u.utype == utType || u.utype == utSplitType {
+		ref := u.typeOff
+		if u.sec == secTypes {
+			ref |= typesBit
+		}
+		s.sigs[u.sig] = ref
+	}
+	if !ab.children {
+		return nil
+	}
+	depth := 1
+	inEnum := false
+	var enumSib uint64
+	for pos < len(b) {
+		dieOff := pos
+		code, np, ok := uleb(b, pos)
+		if !ok {
+			return fmt.Errorf("%s+%#x: truncated DIE", name, dieOff)
+		}
+		pos = np
+		if code == 0 {
+			depth--
+			inEnum = false
+			if depth <= 0 {
+				break
+			}
+			continue
+		}
+		ab := tab.get(code)
+		if ab == nil {
+			return fmt.Errorf("%s+%#x: unknown abbreviation code %d", name, dieOff, code)
+		}
+		if k := ab.kind; k != kNone && (depth == 1 && k != kEnumerator || depth == 2 && inEnum && k == kEnumerator) {
+			pos, err = s.record(u, b, dieOff, pos, ab)
+			if err != nil {
+				return err
+			}
+			if s.stopEnum {
+				s.stopEnum = false
+				inEnum = false
+				if enumSib != 0 {
+					pos = int(enumSib)
+					depth--
+				}
+				continue
+			}
+			if ab.children {
+				if k == kEnum && s.walkEnum {
+					depth++
+					inEnum = true
+					enumSib = s.sib
+					continue
+				}
+				if s.sib != 0 {
+					pos = int(s.sib)
+					continue
+				}
+				depth++
+			}
+			continue
+		}
+		if ab.fixed >= 0 {
+			if ab.children && ab.sibAt >= 0 {
+				p := pos + int(ab.sibAt)
+				n := fixedFormSize(ab.sibForm, u.unitParams)
+				if p+n > len(b) {
+					return fmt.Errorf("%s+%#x: DIE runs past the end of the unit", name, dieOff)
+				}
+				t := readUint(b, p, n)
+				if ab.sibForm != formRefAddr {
+					t += u.off
+				}
+				if t <= uint64(dieOff) || t > uint64(len(b)) {
+					return fmt.Errorf("%s+%#x: DW_AT_sibling %#x out of range", name, dieOff, t)
+				}
+				pos = int(t)
+				continue
+			}
+			pos += int(ab.fixed)
+			if pos > len(b) {
+				return fmt.Errorf("%s+%#x: DIE runs past the end of the unit", name, dieOff)
+			}
+		} else {
+			var sib uint64
+			for i := range ab.attrs {
+				a := &ab.attrs[i]
+				if a.at == atSibling {
+					v, np, err := u.readValue(b, pos, a.form, a.ic)
+					if err != nil {
+						return err
+					}
+					sib, pos = v.u, np
+					continue
+				}
+				if pos, ok = u.skipValue(b, pos, a.form); !ok {
+					return fmt.Errorf("%s+%#x: DIE runs past the end of the unit", name, dieOff)
+				}
+			}
+			if ab.children && sib != 0 {
+				if sib <= uint64(dieOff) || sib > uint64(len(b)) {
+					return fmt.Errorf("%s+%#x: DW_AT_sibling %#x out of range", name, dieOff, sib)
+				}
+				pos = int(sib)
+				continue
+			}
+		}
+		if ab.children {
+			depth++
+		}
+	}
+	return nil
+}
+
+// record indexes one DIE whose abbreviation has an indexed tag; it
+// returns the offset after its attributes and sets s.sib, s.walkEnum,
+// s.stopEnum.
+func (s *scanner) record(u *unit, b []byte, dieOff, pos int, ab *abbrev) (int, error) {
+	s.sib, s.walkEnum, s.stopEnum = 0, false, false
+	var nameV value
+	hasName, decl, loc, ext, code := false, false, false, false, false
+	var spec uint64
+	for i := range ab.attrs {
+		a := &ab.attrs[i]
+		switch a.at {
+		case atName, atSibling, atDeclaration, atLocation, atExternal, atLowPC, atRanges, atSpecification, atAbstractOrigin:
+		default:
+			np, ok := u.skipValue(b, pos, a.form)
+			if !ok {
+				return pos, fmt.Errorf("%s+%#x: DIE runs past the end of the unit", secNames[u.sec], dieOff)
+			}
+			pos = np
+			continue
+		}
+		v, np, err := u.readValue(b, pos, a.form, a.ic)
+		if err != nil {
+			return pos, err
+		}
+		pos = np
+		switch a.at {
+		case atName:
+			nameV, hasName = v, true
+		case atSibling:
+			if v.u <= uint64(dieOff) || v.u > uint64(len(b)) {
+				return pos, fmt.Errorf("%s+%#x: DW_AT_sibling %#x out of range", secNames[u.sec], dieOff, v.u)
+			}
+			s.sib = v.u
+		case atDeclaration:
+			decl = v.u != 0
+		case atLocation:
+			loc = v.form != formExprloc || len(v.blk) > 0
+		case atExternal:
+			ext = v.u != 0
+		case atLowPC, atRanges:
+			code = true
+		case atSpecification, atAbstractOrigin:
+			if v.form != formRefSig8 && v.form != formGNURefAlt && v.form != formRefSup4 && v.form != formRefSup8 {
+				spec = v.u
+			}
+		}
+	}
+	k := ab.kind
+	if !hasName && spec != 0 && (k == kVar || k == kFunc) {
+		v, ok, err := s.ix.dieName(u, spec, 0)
+		if err != nil {
+			return pos, err
+		}
+		nameV, hasName = v, ok
+	}
+	if !hasName {
+		if k == kEnum && ab.children && !decl {
+			s.walkEnum = true // anonymous enum: index its enumerators
+		}
+		return pos, nil
+	}
+	var q uint64 = 1
+	switch k {
+	case kStruct, kUnion, kEnum:
+		if !decl {
+			q = 2
+		}
+	case kTypedef, kBase, kEnumerator, kUnspec:
+		q = 2
+	case kVar:
+		if loc {
+			q = 2
+			if ext {
+				q = 3
+			}
+		}
+	case kFunc:
+		if code {
+			q = 2
+			if ext {
+				q = 3
+			}
+		}
+	}
+	ref := uint64(dieOff)
+	if u.sec == secTypes {
+		ref |= typesBit
+	}
+	ent := q<<qualShift | ref
+	var old uint64
+	switch nameV.form {
+	case formString:
+		key := string(rune(k)) + string(nameV.blk)
+		if len(nameV.blk) < 64 {
+			var kb [65]byte
+			kb[0] = k
+			n := copy(kb[1:], nameV.blk)
+			old = s.inline[string(kb[:1+n])]
+		} else {
+			old = s.inline[key]
+		}
+		if better(ent, old) {
+			s.inline[key] = ent
+		}
+	default:
+		sec, off, ok, err := s.ix.strOffset(u, nameV)
+		if err != nil {
+			return pos, err
+		}
+		if !ok {
+			return pos, nil
+		}
+		key := nameKey(k, sec, off)
+		old = s.names[key]
+		if better(ent, old) {
+			s.names[key] = ent
+		}
+	}
+	if k == kEnum && ab.children && !decl {
+		s.walkEnum = old>>qualShift < 2 // first complete definition seen here
+	}
+	if k == kEnumerator && old != 0 {
+		s.stopEnum = true // this enum was indexed already
+	}
+	return pos, nil
+}
+
+// strOffset resolves a string-valued attribute to (section, offset).
+func (ix *Index) strOffset(u *unit, v value) (uint8, uint64, bool, error) {
+	switch v.form {
+	case formStrp:
+		if v.u >= uint64(len(ix.str)) {
+			return 0, 0, false, fmt.Errorf(".debug_str offset %#x out of range", v.u)
+		}
+		return strSecStr, v.u, true, nil
+	case formLineStrp:
+		if v.u >= uint64(len(ix.lineStr)) {
+			return 0, 0, false, fmt.Errorf(".debug_line_str offset %#x out of range", v.u)
+		}
+		return strSecLineStr, v.u, true, nil
+	case formStrx, formStrx1, formStrx2, formStrx3, formStrx4, formGNUStrIndex:
+		n := uint64(u.offSize)
+		p := u.strBase + v.u*n
+		if v.u > uint64(len(ix.strOffsets)) || p+n > uint64(len(ix.strOffsets)) || p < u.strBase {
+			return 0, 0, false, fmt.Errorf(".debug_str_offsets+%#x: string index %d out of range", u.strBase, v.u)
+		}
+		off := readUint(ix.strOffsets, int(p), int(n))
+		if off >= uint64(len(ix.str)) {
+			return 0, 0, false, fmt.Errorf(".debug_str_offsets+%#x: .debug_str offset %#x out of range", p, off)
+		}
+		return strSecStr, off, true, nil
+	}
+	return 0, 0, false, nil // supplementary/alternate files are not read
+}
+
+// str returns the string value of a string-form attribute.
+func (ix *Index) strValue(u *unit, v value) (string, error) {
+	if v.form == formString {
+		return string(v.blk), nil
+	}
+	sec, off, ok, err := ix.strOffset(u, v)
+	if err != nil || !ok {
+		return "", err
+	}
+	b := ix.str
+	if sec == strSecLineStr {
+		b = ix.lineStr
+	}
+	end := bytes.IndexByte(b[off:], 0)
+	if end < 0 {
+		return "", fmt.Errorf(".debug_str+%#x: unterminated string", off)
+	}
+	return string(b[off : off+uint64(end)]), nil
+}
+
+// findUnit returns the unit of section sec containing off.
+func (ix *Index) findUnit(sec uint8, off uint64) *unit {
+	us := ix.units[sec]
+	i := sort.Search(len(us), func(i int) bool { return us[i].end > off })
+	if i < len(us) && us[i].dieOff <= off {
+		return us[i]
+	}
+	return nil
+}
+
+// dieName reads DW_AT_name of the DIE at off (following one more
+// specification/abstract origin level, up to depth 4).
+func (ix *Index) dieName(from *unit, off uint64, depth int) (value, bool, error) {
+	if depth > 4 {
+		return value{}, false, nil
+	}
+	u := from
+	if off < u.dieOff || off >= u.end {
+		u = ix.findUnit(from.sec, off)
+		if u == nil {
+			return value{}, false, fmt.Errorf("%s+%#x: reference out of range", secNames[from.sec], off)
+		}
+	}
+	d, err := ix.readDIE(u, off)
+	if err != nil {
+		return value{}, false, err
+	}
+	if d.hasName {
+		return d.nameV, true, nil
+	}
+	if d.spec != 0 {
+		return ix.dieName(u, d.spec, depth+1)
+	}
+	return value{}, false, nil
+}
+
+// candidates returns the offsets in .debug_str and .debug_line_str where
+// the string name starts (string merging can put it inside a longer one).
+func (ix *Index) candidates(name string) [2][]uint64 {
+	ix.candMu.Lock()
+	c, ok := ix.cands[name]
+	ix.candMu.Unlock()
+	if ok {
+		return c
+	}
+	pat := []byte(name + "\x00")
+	for sec, b := range [][]byte{ix.str, ix.lineStr} {
+		for base := 0; base < len(b); {
+			i := bytes.Index(b[base:], pat)
+			if i < 0 {
+				break
+			}
+			c[sec] = append(c[sec], uint64(base+i))
+			base += i + 1
+		}
+	}
+	ix.candMu.Lock()
+	if len(ix.cands) > 4096 {
+		ix.cands = map[string][2][]uint64{}
+	}
+	ix.cands[name] = c
+	ix.candMu.Unlock()
+	return c
+}
+
+// find returns the best entry of kind for name (0 when none).
+func (ix *Index) find(kind uint8, name string) uint64 {
+	var best uint64
+	if name == "" {
+		return 0
+	}
+	c := ix.candidates(name)
+	for sec := range c {
+		for _, off := range c[sec] {
+			if v := ix.names[nameKey(kind, uint8(sec), off)]; v != 0 && better(v, best) {
+				best = v
+			}
+		}
+	}
+	if v := ix.inline[string(rune(kind))+name]; v != 0 && better(v, best) {
+		best = v
+	}
+	return best
+}
+
+// splitKind parses "struct x", "union x", "enum x" or a bare name.
+func splitKind(name string) (kinds []uint8, bare string) {
+	name = strings.TrimSpace(name)
+	for _, p := range []struct {
+		pre string
+		k   uint8
+	}{{"struct ", kStruct}, {"union ", kUnion}, {"enum ", kEnum}} {
+		if strings.HasPrefix(name, p.pre) {
+			return []uint8{p.k}, strings.TrimSpace(name[len(p.pre):])
+		}
+	}
+	return []uint8{kTypedef, kBase, kStruct, kUnion, kEnum, kUnspec}, name
+}

@@ -1,0 +1,58 @@
+package dwarfx
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func corpusDir() string {
+	if d := os.Getenv("KDIVE_CORPUS"); d != "" {
+		return d
+	}
+	c := os.Getenv("KDIVE_CACHE")
+	if c == "" {
+		h, _ := os.UserHomeDir()
+		c = filepath.Join(h, ".cache", "kdive")
+	}
+	return filepath.Join(c, "corpus")
+}
+
+func openVmlinux(t testing.TB) *Index {
+	t.Helper()
+	p := filepath.Join(corpusDir(), "vmlinux")
+	if _, err := os.Stat(p); err != nil {
+		t.Skipf("no debug vmlinux at %s (build the corpus: testdata/rig/ensure-corpus.sh)", p)
+	}
+	start := time.Now()
+	ix, err := Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("indexed %s in %v: %+v", p, time.Since(start), ix.Stats)
+	return ix
+}
+
+func TestVmlinuxTaskStruct(t *testing.T) {
+	ix := openVmlinux(t)
+	defer ix.Close()
+	start := time.Now()
+	ts, err := ix.LookupType("struct task_struct")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("first lookup %v", time.Since(start))
+	if ts.Size != 9728 {
+		t.Errorf("sizeof(struct task_struct) = %d, want 9728", ts.Size)
+	}
+	for path, want := range map[string]int64{"comm": 2976} {
+		off, _, err := MemberOffset(ts, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if off != want {
+			t.Errorf("offsetof(task_struct, %s) = %d, want %d", path, off, want)
+		}
+	}
+}

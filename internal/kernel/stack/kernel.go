@@ -447,6 +447,11 @@ func (k *Kernel) Unwind(task uint64) (*Backtrace, error) {
 					tr = ext
 					bt.Start = "the kdump path (machine_kexec) joined to the NT_PRSTATUS registers"
 				}
+			} else if k.RegsSource == "NT_PRSTATUS" {
+				if ext := k.nmiExtension(u, tr, bt.CPU); ext != nil {
+					tr = ext
+					bt.Start = "the crash NMI (crash_nmi_callback) joined to the NT_PRSTATUS registers"
+				}
 			}
 			bt.Trace = tr
 			return bt, nil
@@ -473,48 +478,67 @@ func (k *Kernel) Unwind(task uint64) (*Backtrace, error) {
 
 // kexecExtension looks below the registers saved for the panic CPU for the
 // return address into machine_kexec that the kdump path left (the call to
-// relocate_kernel never returns) and walks from there. The result is used
-// only when that walk arrives at the saved registers: either a pt_regs frame
-// holding exactly the saved RIP and RSP (crash_kexec called from oops_end
-// with the oops registers), or the same frame as the walk from the saved
-// registers (panic -> __crash_kexec, whose registers crash_setup_regs took).
+// relocate_kernel never returns) and walks from there; see join.
 func (k *Kernel) kexecExtension(u *Unwinder, tr *Trace) *Trace {
 	if len(tr.Frames) == 0 {
 		return nil
 	}
-	mk, err := k.P.Symbol("machine_kexec")
-	if err != nil {
-		return nil
-	}
-	s, _, ok := k.P.SymbolAt(mk)
+	stk, ok := u.Stacks.Find(tr.Frames[0].SP)
 	if !ok {
 		return nil
 	}
-	end := mk + s.Size
+	return k.join(u, tr, "machine_kexec", stk.Lo, tr.Frames[0].SP)
+}
+
+// nmiExtension finds, on the NMI stack of cpu, the return address into
+// crash_nmi_callback (which saved the interrupted registers for kdump and
+// halted) and walks from there; see join.
+func (k *Kernel) nmiExtension(u *Unwinder, tr *Trace, cpu int) *Trace {
+	for _, s := range k.cpuStacks {
+		if s.Kind == KindException && s.Name == "NMI" && s.CPU == cpu {
+			return k.join(u, tr, "crash_nmi_callback", s.Lo, s.Hi)
+		}
+	}
+	return nil
+}
+
+// join searches [lo, hi) for return addresses into fn, highest first, and
+// walks from each. A walk is used only when it provably arrives at the saved
+// registers tr starts from: a pt_regs frame holding exactly the saved RIP
+// and RSP (crash_kexec called from oops_end with the oops registers; an NMI
+// interrupting a CPU), or the very frame that the walk from the saved
+// registers reaches next (panic -> __crash_kexec, whose registers
+// crash_setup_regs took in the middle of the function). The result is the
+// new walk up to that point followed by tr.
+func (k *Kernel) join(u *Unwinder, tr *Trace, fn string, lo, hi uint64) *Trace {
+	if len(tr.Frames) == 0 || hi <= lo || hi-lo > 4*ThreadSize {
+		return nil
+	}
+	start, err := k.P.Symbol(fn)
+	if err != nil {
+		return nil
+	}
+	s, _, ok := k.P.SymbolAt(start)
+	if !ok {
+		return nil
+	}
+	end := start + s.Size
 	if s.Size == 0 {
-		if n, ok := nextSym(k.P, mk); ok {
+		if n, ok := nextSym(k.P, start); ok {
 			end = n
 		} else {
 			return nil
 		}
 	}
 	f0 := tr.Frames[0]
-	stk, ok := u.Stacks.Find(f0.SP)
-	if !ok {
-		return nil
-	}
-	lo := stk.Lo
-	n := (f0.SP - lo) / 8
-	if n == 0 || n > ThreadSize/8*2 {
-		return nil
-	}
+	n := (hi - lo) / 8
 	buf := make([]byte, n*8)
 	if _, err := k.P.ReadAt(buf, lo); err != nil {
 		return nil
 	}
 	for i := int(n) - 1; i >= 0; i-- {
 		v := binary.LittleEndian.Uint64(buf[8*i:])
-		if v <= mk || v >= end {
+		if v <= start || v >= end {
 			continue
 		}
 		addr := lo + uint64(8*i)

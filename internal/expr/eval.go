@@ -44,7 +44,7 @@ var (
 	tUInt  = types.Builtin("unsigned int")
 	tLong  = types.Builtin("long")
 	tULong = types.Builtin("unsigned long")
-	tyChar  = types.Builtin("char")
+	tyChar = types.Builtin("char")
 )
 
 // EvalNode evaluates a parsed expression.

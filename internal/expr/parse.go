@@ -113,12 +113,12 @@ func isAlnum(c byte) bool { return isAlpha(c) || isDigit(c) }
 
 // Node is a parsed expression.
 type Node struct {
-	Op   string // "num", "char", "ident", "str", "cast", "sizeof_t", "sizeof", "member", "arrow", "index", "unary", "binary", "cond"
-	S    string // operator, identifier or literal text
-	Type string // type name for casts and sizeof(type)
-	Num  uint64 // literal value
+	Op             string // "num", "char", "ident", "str", "cast", "sizeof_t", "sizeof", "member", "arrow", "index", "unary", "binary", "cond"
+	S              string // operator, identifier or literal text
+	Type           string // type name for casts and sizeof(type)
+	Num            uint64 // literal value
 	Unsigned, Long bool
-	X, Y, Z *Node
+	X, Y, Z        *Node
 }
 
 type parser struct {
@@ -128,7 +128,7 @@ type parser struct {
 }
 
 func (p *parser) peek() token { return p.toks[p.i] }
-func (p *parser) next() token  { t := p.toks[p.i]; p.i++; return t }
+func (p *parser) next() token { t := p.toks[p.i]; p.i++; return t }
 func (p *parser) isOp(s string) bool {
 	t := p.peek()
 	return t.kind == tOp && t.s == s

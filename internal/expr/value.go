@@ -49,7 +49,9 @@ type FaultError struct {
 	Err  error
 }
 
-func (e *FaultError) Error() string { return fmt.Sprintf("Cannot access memory at address %#x", e.Addr) }
+func (e *FaultError) Error() string {
+	return fmt.Sprintf("Cannot access memory at address %#x", e.Addr)
+}
 func (e *FaultError) Unwrap() []error { return []error{ErrFault, e.Err} }
 
 // Env returns the environment the value reads from.

@@ -1,0 +1,458 @@
+package commands
+
+// bt: a task's kernel stack backtrace, as crash's x86_64 bt prints it, from
+// kdive's ORC unwinder (internal/kernel/stack).
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+
+	"kdive/internal/arch/amd64"
+	"kdive/internal/kernel/stack"
+	"kdive/internal/kernel/tasks"
+	"kdive/internal/program"
+)
+
+const btSynopsis = "[-a|-c cpu(s)] [-f] [-l] [-s [-x|-d]] [-t|-T] [pid | task]"
+
+func init() {
+	Register(&Command{
+		Name:    "bt",
+		Summary: "backtrace",
+		Usage:   btSynopsis,
+		Help: `  Displays a task's kernel-stack backtrace, walked with the kernel's own ORC
+  unwind tables (from the vmlinux when one is given, else from the dump's
+  memory; each module's from its struct module).  With no argument, the
+  task that panicked is shown.
+
+  Tasks running at the crash start from the registers the dump saved: the
+  NT_PRSTATUS notes of a kdump dump (the panicking CPU's path down to
+  machine_kexec, the other CPUs' crash NMI and the code it interrupted) or
+  the QEMU notes of a QEMU dump.  Other tasks start from the frame the
+  scheduler left at task->thread.sp.  Exception and interrupt frames show
+  the registers saved in their pt_regs, "--- <stack> ---" marks a change of
+  stack, and a trace into user mode ends with the user registers.  A trace
+  that cannot go on ends with a line saying where and why.
+
+        -a  the active task on each CPU.
+    -c cpu  the active task on each listed CPU ("1", "0,2", "0-3").
+        -f  the stack words of each frame.
+        -l  source lines (needs DWARF line tables: not read yet).
+        -s  symbol+offset for each frame (decimal; -sx: hexadecimal).
+        -x  hexadecimal offsets with -s.
+        -d  decimal offsets with -s.
+        -t  every text address on the stack from the trace's start.
+        -T  every text address on the whole task stack.
+       pid  a process ID.
+      task  a task_struct address, in hexadecimal.
+
+EXAMPLES
+    kdive> bt
+    PID: 1        TASK: ffff8a87011f9800  CPU: 0    COMMAND: "init"
+     #0 [ffffcb1180013ac8] machine_kexec at ffffffffa846c57f
+     #1 [ffffcb1180013b20] __crash_kexec at ffffffffa8563ff7
+     #2 [ffffcb1180013be0] panic at ffffffffa8dc4f95
+     ...`,
+		Run: runBt,
+	})
+}
+
+type btOptions struct {
+	all              bool
+	cpus             []int
+	frames           bool
+	lines            bool
+	symOff, hex      bool
+	text, textAll    bool
+	hasCPUs, anyTask bool
+}
+
+func runBt(env *Env, args []string) error {
+	opts, rest, err := getopt("bt", args, "ac:flsxdtT")
+	if err != nil {
+		writeUsage(env, "bt", btSynopsis)
+		return err
+	}
+	var o btOptions
+	for _, op := range opts {
+		switch op.c {
+		case 'a':
+			o.all = true
+		case 'c':
+			cpus, err := parseCPUList(op.arg)
+			if err != nil {
+				return err
+			}
+			o.cpus, o.hasCPUs = append(o.cpus, cpus...), true
+		case 'f':
+			o.frames = true
+		case 'l':
+			o.lines = true
+		case 's':
+			o.symOff = true
+		case 'x':
+			o.hex = true
+		case 'd':
+			o.hex = false
+		case 't':
+			o.text = true
+		case 'T':
+			o.textAll = true
+		}
+	}
+	p := env.Prog
+	k, err := stack.For(p)
+	if err != nil {
+		return err
+	}
+	tl, err := tasks.List(p, tasks.Options{})
+	if err != nil {
+		return err
+	}
+	var targets []tasks.Task
+	byAddr := map[uint64]tasks.Task{}
+	for _, t := range tl.Tasks {
+		byAddr[t.Addr] = t
+	}
+	active := func(cpu int) (tasks.Task, bool) {
+		a, ok := k.Current[cpu]
+		if !ok {
+			return tasks.Task{}, false
+		}
+		t, ok := byAddr[a]
+		if !ok {
+			t = tasks.Task{Addr: a, CPU: cpu, Comm: "?"}
+		}
+		return t, true
+	}
+	switch {
+	case o.all || o.hasCPUs:
+		cpus := o.cpus
+		if o.all {
+			cpus = cpus[:0]
+			for c := range k.Current {
+				cpus = append(cpus, c)
+			}
+			sort.Ints(cpus)
+		}
+		for _, c := range cpus {
+			t, ok := active(c)
+			if !ok {
+				return fmt.Errorf("invalid cpu number: %d", c)
+			}
+			targets = append(targets, t)
+		}
+	case len(rest) > 0:
+		for _, a := range rest {
+			ts, err := findTasks(tl.Tasks, byAddr, a)
+			if err != nil {
+				return err
+			}
+			targets = append(targets, ts...)
+		}
+	default:
+		a, cpu, ok := k.PanicTask()
+		if !ok {
+			// No panic CPU recorded (a live kernel or a dump taken
+			// without a panic): crash's default is CPU 0's task.
+			if t, ok := active(0); ok {
+				targets = append(targets, t)
+				break
+			}
+			return fmt.Errorf("no panic task and no task running on CPU 0")
+		}
+		t, ok := byAddr[a]
+		if !ok {
+			t = tasks.Task{Addr: a, CPU: cpu, Comm: "?"}
+		}
+		targets = append(targets, t)
+	}
+	for i, t := range targets {
+		if i > 0 {
+			fmt.Fprintln(env.Out)
+		}
+		if err := btTask(env.Out, p, k, t, &o); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func parseCPUList(s string) ([]int, error) {
+	var out []int
+	for _, part := range strings.Split(s, ",") {
+		if part == "" {
+			continue
+		}
+		lo, hi, isRange := strings.Cut(part, "-")
+		a, err := strconv.Atoi(lo)
+		if err != nil || a < 0 {
+			return nil, fmt.Errorf("invalid cpu specification: %s", s)
+		}
+		b := a
+		if isRange {
+			if b, err = strconv.Atoi(hi); err != nil || b < a || b-a > 8192 {
+				return nil, fmt.Errorf("invalid cpu specification: %s", s)
+			}
+		}
+		for c := a; c <= b; c++ {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// findTasks resolves a bt argument as crash does: a decimal PID, else a
+// task_struct address in hexadecimal.
+func findTasks(all []tasks.Task, byAddr map[uint64]tasks.Task, a string) ([]tasks.Task, error) {
+	if isCrashDecimal(a) {
+		if pid, err := strconv.ParseInt(a, 10, 32); err == nil {
+			var out []tasks.Task
+			for _, t := range all {
+				if int64(t.PID) == pid {
+					out = append(out, t)
+				}
+			}
+			if len(out) > 0 {
+				return out, nil
+			}
+		}
+	}
+	if isCrashHex(a) {
+		if v, err := parseCrashHex(a); err == nil {
+			if t, ok := byAddr[v]; ok {
+				return []tasks.Task{t}, nil
+			}
+		}
+	}
+	return nil, fmt.Errorf("invalid task or pid value: %s", a)
+}
+
+func btHeader(w io.Writer, t tasks.Task, cpu int) {
+	c := "-"
+	if cpu >= 0 {
+		c = strconv.Itoa(cpu)
+	} else if t.CPU >= 0 {
+		c = strconv.Itoa(t.CPU)
+	}
+	if t.Idle {
+		c = strconv.Itoa(t.IdleCPU)
+	}
+	fmt.Fprintf(w, "PID: %-7d  TASK: %x  CPU: %-3s  COMMAND: \"%s\"\n", t.PID, t.Addr, c, t.Comm)
+}
+
+func btTask(w io.Writer, p *program.Program, k *stack.Kernel, t tasks.Task, o *btOptions) error {
+	bt, err := k.Unwind(t.Addr)
+	if err != nil {
+		return err
+	}
+	btHeader(w, t, bt.CPU)
+	if o.text || o.textAll {
+		return btText(w, p, k, t, bt, o)
+	}
+	fr := bt.Frames
+	n := 0
+	frameAddr := func(i int) uint64 {
+		if fr[i].Addr != 0 && fr[i].Regs == nil {
+			return fr[i].Addr
+		}
+		return fr[i].SP
+	}
+	for i := 0; i < len(fr); i++ {
+		f := fr[i]
+		if f.Regs != nil {
+			btRegs(w, p, f, true)
+			if i > 0 && (fr[i-1].Stack.Lo != f.Stack.Lo || fr[i-1].Stack.Hi != f.Stack.Hi) {
+				if o.frames {
+					btWords(w, p, fr[i-1].Addr+8, f.RegsAddr+amd64.PtRegsSize)
+				}
+				fmt.Fprintf(w, "--- <%s> ---\n", stackName(fr[i-1].Stack))
+				btLine(w, p, n, f.SP, f.IP, o)
+				n++
+			} else if o.frames && i > 0 && i+1 < len(fr) {
+				btWords(w, p, fr[i-1].Addr+8, fr[i+1].Addr+8)
+			}
+			continue
+		}
+		btLine(w, p, n, frameAddr(i), f.IP, o)
+		n++
+		if o.lines {
+			fmt.Fprintf(w, "    (source line: needs the vmlinux's DWARF line tables, not read yet)\n")
+		}
+		if o.frames && i+1 < len(fr) && fr[i+1].Regs == nil && fr[i+1].Addr > frameAddr(i) {
+			btWords(w, p, frameAddr(i)+8, fr[i+1].Addr+8)
+		}
+	}
+	if bt.User != nil {
+		btRegs(w, p, stack.Frame{Regs: bt.User, RegsAddr: bt.UserAddr}, false)
+	}
+	if bt.Err != nil {
+		fmt.Fprintf(w, "bt: %v\n", bt.Err)
+	}
+	return nil
+}
+
+func stackName(s stack.Stack) string {
+	switch s.Kind {
+	case stack.KindException:
+		return s.Name + " exception stack"
+	case stack.KindIRQ:
+		return "IRQ stack"
+	case stack.KindEntry:
+		return "entry stack"
+	}
+	return "process stack"
+}
+
+// btSym is crash's "name" (or name+off with -s) and " [module]" suffix.
+func btSym(p *program.Program, ip uint64, o *btOptions) (string, string) {
+	s, off, ok := p.SymbolAt(ip)
+	if !ok {
+		return fmt.Sprintf("%x", ip), ""
+	}
+	name := s.Name
+	if o != nil && o.symOff && off != 0 {
+		if o.hex {
+			name += fmt.Sprintf("+%#x", off)
+		} else {
+			name += fmt.Sprintf("+%d", off)
+		}
+	}
+	mod := ""
+	if s.Module != "" {
+		mod = " [" + s.Module + "]"
+	}
+	return name, mod
+}
+
+func btLine(w io.Writer, p *program.Program, n int, addr, ip uint64, o *btOptions) {
+	name, mod := btSym(p, ip, o)
+	fmt.Fprintf(w, "%3s [%x] %s at %x%s\n", "#"+strconv.Itoa(n), addr, name, ip, mod)
+}
+
+// btRegs prints a pt_regs as crash does: "[exception RIP: ...]" for a
+// kernel-mode frame, the bare register block for user mode.
+func btRegs(w io.Writer, p *program.Program, f stack.Frame, kernel bool) {
+	r := f.Regs
+	if r.Valid != amd64.AllValid && f.RegsAddr != 0 {
+		var b [amd64.PtRegsSize]byte
+		if _, err := p.ReadAt(b[:], f.RegsAddr); err == nil {
+			r, _ = amd64.ParsePtRegs(b[:])
+		}
+	}
+	R := r.R
+	if kernel {
+		s, off, ok := p.SymbolAt(R[amd64.RIP])
+		name := fmt.Sprintf("%x", R[amd64.RIP])
+		if ok {
+			name = s.Name
+			if off != 0 {
+				name += fmt.Sprintf("+%d", off)
+			}
+		}
+		fmt.Fprintf(w, "    [exception RIP: %s]\n", name)
+	}
+	fmt.Fprintf(w, "    RIP: %016x  RSP: %016x  RFLAGS: %08x\n", R[amd64.RIP], R[amd64.RSP], R[amd64.RFLAGS])
+	fmt.Fprintf(w, "    RAX: %016x  RBX: %016x  RCX: %016x\n", R[amd64.RAX], R[amd64.RBX], R[amd64.RCX])
+	fmt.Fprintf(w, "    RDX: %016x  RSI: %016x  RDI: %016x\n", R[amd64.RDX], R[amd64.RSI], R[amd64.RDI])
+	fmt.Fprintf(w, "    RBP: %016x   R8: %016x   R9: %016x\n", R[amd64.RBP], R[amd64.R8], R[amd64.R9])
+	fmt.Fprintf(w, "    R10: %016x  R11: %016x  R12: %016x\n", R[amd64.R10], R[amd64.R11], R[amd64.R12])
+	fmt.Fprintf(w, "    R13: %016x  R14: %016x  R15: %016x\n", R[amd64.R13], R[amd64.R14], R[amd64.R15])
+	fmt.Fprintf(w, "    ORIG_RAX: %016x  CS: %04x  SS: %04x\n", R[amd64.OrigRAX], R[amd64.CS], R[amd64.SS])
+}
+
+// btWords prints the stack words in [from, to), two a line, as bt -f.
+func btWords(w io.Writer, p *program.Program, from, to uint64) {
+	if to <= from || to-from > 64<<10 {
+		return
+	}
+	buf := make([]byte, to-from)
+	if _, err := p.ReadAt(buf, from); err != nil {
+		fmt.Fprintf(w, "    %x: (cannot read: %v)\n", from, err)
+		return
+	}
+	for off := 0; off < len(buf); off += 16 {
+		fmt.Fprintf(w, "    %x: ", from+uint64(off))
+		for j := off; j < off+16 && j+8 <= len(buf); j += 8 {
+			fmt.Fprintf(w, "%016x ", binary.LittleEndian.Uint64(buf[j:]))
+		}
+		fmt.Fprintln(w)
+	}
+}
+
+// btText is bt -t / -T: every word on the stack that is a kernel text
+// address, from the trace's start (-t) or the stack's base (-T) to its top.
+func btText(w io.Writer, p *program.Program, k *stack.Kernel, t tasks.Task, bt *stack.Backtrace, o *btOptions) error {
+	if len(bt.Frames) == 0 {
+		if bt.Err != nil {
+			fmt.Fprintf(w, "bt: %v\n", bt.Err)
+		}
+		return nil
+	}
+	f0 := bt.Frames[0]
+	start := f0.Addr
+	if start == 0 {
+		start = f0.SP
+	}
+	name, mod := btSym(p, f0.IP, nil)
+	fmt.Fprintf(w, "              START: %s at %x%s\n", name, f0.IP, mod)
+	stk := f0.Stack
+	lo, hi := start, stk.Hi
+	if o.textAll {
+		lo = stk.Lo
+	}
+	// The task stack, when the trace began on another stack.
+	ranges := [][2]uint64{{lo, hi}}
+	if last := bt.Frames[len(bt.Frames)-1].Stack; last.Lo != stk.Lo {
+		from := bt.Frames[len(bt.Frames)-1].SP
+		if o.textAll {
+			from = last.Lo
+		}
+		ranges = append(ranges, [2]uint64{from, last.Hi})
+	}
+	for _, r := range ranges {
+		if r[1] <= r[0] || r[1]-r[0] > 64<<10 {
+			continue
+		}
+		buf := make([]byte, r[1]-r[0])
+		if _, err := p.ReadAt(buf, r[0]); err != nil {
+			fmt.Fprintf(w, "bt: reading the stack at %x: %v\n", r[0], err)
+			continue
+		}
+		for off := 0; off+8 <= len(buf); off += 8 {
+			v := binary.LittleEndian.Uint64(buf[off:])
+			if !isTextAddr(p, v) {
+				continue
+			}
+			name, mod := btSym(p, v, nil)
+			fmt.Fprintf(w, "  [%x] %s at %x%s\n", r[0]+uint64(off), name, v, mod)
+		}
+	}
+	if bt.User != nil {
+		btRegs(w, p, stack.Frame{Regs: bt.User, RegsAddr: bt.UserAddr}, false)
+	}
+	return nil
+}
+
+func isTextAddr(p *program.Program, v uint64) bool {
+	if v < 0xffffffff80000000 {
+		return false
+	}
+	s, off, ok := p.SymbolAt(v)
+	if !ok || off == 0 && false {
+		return false
+	}
+	switch s.Type {
+	case 't', 'T', 'W', 'w':
+	default:
+		return false
+	}
+	if s.Size != 0 && off >= s.Size {
+		return false
+	}
+	return true
+}

@@ -153,20 +153,34 @@ func knownForm(form uint32) bool {
 // maxAbbrevCode bounds the dense table.
 const maxDenseCode = 1 << 16
 
+// abbrevScratch holds buffers reused across parseAbbrevs calls by one
+// goroutine; a table parsed with it is valid until the next call.
+type abbrevScratch struct {
+	attrs []attrSpec
+	list  []pendingAbbrev
+	dense []abbrev
+}
+
+type pendingAbbrev struct {
+	code uint64
+	a    abbrev
+	lo   int
+}
+
 // parseAbbrevs parses the abbreviation table at off in .debug_abbrev.
-func parseAbbrevs(b []byte, off uint64, p unitParams) (*abbrevTable, error) {
+// With a nil sc the table owns its memory.
+func parseAbbrevs(b []byte, off uint64, p unitParams, sc *abbrevScratch) (*abbrevTable, error) {
 	if off >= uint64(len(b)) {
 		return nil, fmt.Errorf(".debug_abbrev+%#x: offset out of range (section size %#x)", off, len(b))
 	}
+	own := sc == nil
+	if own {
+		sc = &abbrevScratch{}
+	}
 	t := &abbrevTable{}
 	pos := int(off)
-	var attrBuf []attrSpec
-	type pending struct {
-		code uint64
-		a    abbrev
-		lo   int
-	}
-	var list []pending
+	attrBuf := sc.attrs[:0]
+	list := sc.list[:0]
 	maxCode := uint64(0)
 	for {
 		start := pos
@@ -217,13 +231,11 @@ func parseAbbrevs(b []byte, off uint64, p unitParams) (*abbrevTable, error) {
 					return nil, fmt.Errorf(".debug_abbrev+%#x: truncated implicit_const", pos)
 				}
 			}
-			if at == atSibling && a.fixed >= 0 {
-				if n := fixedFormSize(uint32(form), p); n > 0 && form != formRefSig8 {
-					a.sibAt = a.fixed
-					a.sibForm = uint32(form)
-				}
-			}
 			n := fixedFormSize(uint32(form), p)
+			if at == atSibling && a.fixed >= 0 && n > 0 && form != formRefSig8 {
+				a.sibAt = a.fixed
+				a.sibForm = uint32(form)
+			}
 			if n < 0 || a.fixed < 0 {
 				a.fixed = -1
 			} else {
@@ -231,12 +243,17 @@ func parseAbbrevs(b []byte, off uint64, p unitParams) (*abbrevTable, error) {
 			}
 			attrBuf = append(attrBuf, attrSpec{at: uint32(at), form: uint32(form), ic: ic})
 		}
-		list = append(list, pending{code: code, a: a, lo: lo})
+		list = append(list, pendingAbbrev{code: code, a: a, lo: lo})
 		if code > maxCode {
 			maxCode = code
 		}
 	}
-	attrs := attrBuf[:len(attrBuf):len(attrBuf)]
+	sc.attrs, sc.list = attrBuf, list
+	attrs := attrBuf
+	if own {
+		attrs = make([]attrSpec, len(attrBuf))
+		copy(attrs, attrBuf)
+	}
 	fix := func(i int) abbrev {
 		a := list[i].a
 		hi := len(attrs)
@@ -248,7 +265,16 @@ func parseAbbrevs(b []byte, off uint64, p unitParams) (*abbrevTable, error) {
 		return a
 	}
 	if maxCode < maxDenseCode {
-		t.dense = make([]abbrev, maxCode+1)
+		n := int(maxCode + 1)
+		if own {
+			t.dense = make([]abbrev, n)
+		} else {
+			if cap(sc.dense) < n {
+				sc.dense = make([]abbrev, n)
+			}
+			t.dense = sc.dense[:n]
+			clear(t.dense)
+		}
 		for i := range list {
 			if t.dense[list[i].code].tag == 0 {
 				t.dense[list[i].code] = fix(i)

@@ -102,7 +102,7 @@ type Index struct {
 	infoMapped                                          bool
 
 	units  [2][]*unit // by section, sorted by offset
-	names  map[uint64]uint64
+	names  *u64map
 	inline map[string]uint64 // kind byte + name
 	sigs   map[uint64]uint64 // type signature -> packed DIE ref
 
@@ -201,25 +201,27 @@ func newIndex(ef *elfFile) (*Index, error) {
 	return ix, nil
 }
 
-// table returns the abbreviation table of u.
+// table returns the abbreviation table of u (for lazy decoding; the
+// indexing pass parses tables into reused scratch memory instead).
 func (ix *Index) table(u *unit) (*abbrevTable, error) {
-	u.once.Do(func() {
-		k := abbrevKey{u.abbrevOff, u.unitParams}
-		ix.abbrevMu.Lock()
-		t := ix.abbrevs[k]
-		ix.abbrevMu.Unlock()
-		if t == nil {
-			t, u.aerr = parseAbbrevs(ix.abbrev, u.abbrevOff, u.unitParams)
-			if u.aerr != nil {
-				return
-			}
-			ix.abbrevMu.Lock()
-			ix.abbrevs[k] = t
-			ix.abbrevMu.Unlock()
-		}
-		u.abbr = t
-	})
-	return u.abbr, u.aerr
+	k := abbrevKey{u.abbrevOff, u.unitParams}
+	ix.abbrevMu.Lock()
+	t := ix.abbrevs[k]
+	ix.abbrevMu.Unlock()
+	if t != nil {
+		return t, nil
+	}
+	t, err := parseAbbrevs(ix.abbrev, u.abbrevOff, u.unitParams, nil)
+	if err != nil {
+		return nil, err
+	}
+	ix.abbrevMu.Lock()
+	if len(ix.abbrevs) >= 64 {
+		clear(ix.abbrevs)
+	}
+	ix.abbrevs[k] = t
+	ix.abbrevMu.Unlock()
+	return t, nil
 }
 
 const chunkBytes = 4 << 20
@@ -242,7 +244,7 @@ func (ix *Index) scan() error {
 			i = j
 		}
 	}
-	workers := runtime.NumCPU()
+	workers := min(runtime.NumCPU(), 8) // each worker has a done table the size of .debug_str
 	if workers > len(chunks) {
 		workers = len(chunks)
 	}
@@ -257,7 +259,7 @@ func (ix *Index) scan() error {
 	var failed atomic.Bool
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
-		s := &scanner{ix: ix, names: make(map[uint64]uint64, 1<<16), inline: map[string]uint64{}, sigs: map[uint64]uint64{}}
+		s := &scanner{ix: ix, names: newU64map(1 << 17), done: make([]uint16, len(ix.str)), inline: map[string]uint64{}, sigs: map[uint64]uint64{}}
 		scanners[w] = s
 		wg.Add(1)
 		go func(w int) {
@@ -289,14 +291,14 @@ func (ix *Index) scan() error {
 		}
 	}
 	// Merge into the biggest map.
-	sort.Slice(scanners, func(i, j int) bool { return len(scanners[i].names) > len(scanners[j].names) })
+	sort.Slice(scanners, func(i, j int) bool { return scanners[i].names.len() > scanners[j].names.len() })
 	ix.names, ix.inline, ix.sigs = scanners[0].names, scanners[0].inline, scanners[0].sigs
 	for _, s := range scanners[1:] {
-		for k, v := range s.names {
-			if better(v, ix.names[k]) {
-				ix.names[k] = v
+		s.names.each(func(k, v uint64) {
+			if p := ix.names.slot(k); better(v, *p) {
+				*p = v
 			}
-		}
+		})
 		for k, v := range s.inline {
 			if better(v, ix.inline[k]) {
 				ix.inline[k] = v
@@ -306,7 +308,7 @@ func (ix *Index) scan() error {
 			ix.sigs[k] = v
 		}
 	}
-	ix.Stats.Entries = len(ix.names) + len(ix.inline)
+	ix.Stats.Entries = ix.names.len() + len(ix.inline)
 	if ix.infoMapped && len(ix.abbrev) > 0 {
 		ix.dropPages(ix.abbrev, 0, uint64(len(ix.abbrev)))
 	}
@@ -332,13 +334,24 @@ func (ix *Index) dropPages(b []byte, lo, hi uint64) {
 
 type scanner struct {
 	ix     *Index
-	names  map[uint64]uint64
+	names  *u64map
 	inline map[string]uint64
 	sigs   map[uint64]uint64
 
 	sib                uint64
 	walkEnum, stopEnum bool
+	scratch            abbrevScratch
+	tab                *abbrevTable
+	// done[stroff] has bit kind-1 set once this worker holds an entry
+	// of the best quality for (kind, .debug_str offset), and bit 8+kind-1
+	// once it holds any: later DIEs that cannot win skip the hash table
+	// (a worker sees its units in increasing offset order, so a later DIE
+	// of the same quality never wins).
+	done []uint16
 }
+
+// maxQuality is the best entry quality of each index kind.
+var maxQuality = [numKinds]uint64{kStruct: 2, kUnion: 2, kEnum: 2, kTypedef: 2, kBase: 2, kVar: 3, kFunc: 3, kEnumerator: 2, kUnspec: 2}
 
 func (ix *Index) secData(sec uint8) []byte {
 	if sec == secTypes {
@@ -351,10 +364,11 @@ func (s *scanner) scanUnit(u *unit) error {
 	ix := s.ix
 	b := ix.secData(u.sec)[:u.end]
 	name := secNames[u.sec]
-	tab, err := ix.table(u)
+	tab, err := parseAbbrevs(ix.abbrev, u.abbrevOff, u.unitParams, &s.scratch)
 	if err != nil {
 		return err
 	}
+	s.tab = tab
 	pos := int(u.dieOff)
 	code, pos, ok := uleb(b, pos)
 	if !ok {
@@ -545,7 +559,14 @@ func (s *scanner) record(u *unit, b []byte, dieOff, pos int, ab *abbrev) (int, e
 	}
 	k := ab.kind
 	if !hasName && spec != 0 && (k == kVar || k == kFunc) {
-		v, ok, err := s.ix.dieName(u, spec, 0)
+		var v value
+		var ok bool
+		var err error
+		if spec > uint64(dieOff) || spec < u.dieOff {
+			v, ok, err = s.ix.dieName(u, spec, 0)
+		} else {
+			v, ok, err = s.nameInUnit(u, b, spec)
+		}
 		if err != nil {
 			return pos, err
 		}
@@ -588,17 +609,16 @@ func (s *scanner) record(u *unit, b []byte, dieOff, pos int, ab *abbrev) (int, e
 	var old uint64
 	switch nameV.form {
 	case formString:
-		key := string(rune(k)) + string(nameV.blk)
+		var kb [65]byte
+		kb[0] = k
 		if len(nameV.blk) < 64 {
-			var kb [65]byte
-			kb[0] = k
 			n := copy(kb[1:], nameV.blk)
 			old = s.inline[string(kb[:1+n])]
 		} else {
-			old = s.inline[key]
+			old = s.inline[string(rune(k))+string(nameV.blk)]
 		}
 		if better(ent, old) {
-			s.inline[key] = ent
+			s.inline[string(rune(k))+string(nameV.blk)] = ent
 		}
 	default:
 		sec, off, ok, err := s.ix.strOffset(u, nameV)
@@ -608,10 +628,28 @@ func (s *scanner) record(u *unit, b []byte, dieOff, pos int, ab *abbrev) (int, e
 		if !ok {
 			return pos, nil
 		}
-		key := nameKey(k, sec, off)
-		old = s.names[key]
+		fast := sec == strSecStr && k <= 8
+		if fast {
+			d := s.done[off]
+			if d&(1<<(k-1)) != 0 {
+				old = maxQuality[k] << qualShift
+				break
+			}
+			if q == 1 && d&(1<<(k+7)) != 0 {
+				old = 1 << qualShift
+				break
+			}
+		}
+		p := s.names.slot(nameKey(k, sec, off))
+		old = *p
 		if better(ent, old) {
-			s.names[key] = ent
+			*p = ent
+		}
+		if fast {
+			s.done[off] |= 1 << (k + 7)
+			if q == maxQuality[k] {
+				s.done[off] |= 1 << (k - 1)
+			}
 		}
 	}
 	if k == kEnum && ab.children && !decl {
@@ -621,6 +659,48 @@ func (s *scanner) record(u *unit, b []byte, dieOff, pos int, ab *abbrev) (int, e
 		s.stopEnum = true // this enum was indexed already
 	}
 	return pos, nil
+}
+
+// nameInUnit reads DW_AT_name of an earlier DIE of the unit being scanned
+// (with the scanner's abbreviation table).
+func (s *scanner) nameInUnit(u *unit, b []byte, off uint64) (value, bool, error) {
+	code, pos, ok := uleb(b, int(off))
+	if !ok || code == 0 {
+		return value{}, false, fmt.Errorf("%s+%#x: bad DIE reference", secNames[u.sec], off)
+	}
+	ab := s.tab.get(code)
+	if ab == nil {
+		return value{}, false, fmt.Errorf("%s+%#x: unknown abbreviation code %d", secNames[u.sec], off, code)
+	}
+	var spec uint64
+	for i := range ab.attrs {
+		a := &ab.attrs[i]
+		switch a.at {
+		case atName, atSpecification, atAbstractOrigin:
+			v, np, err := u.readValue(b, pos, a.form, a.ic)
+			if err != nil {
+				return value{}, false, err
+			}
+			if a.at == atName {
+				return v, true, nil
+			}
+			if v.form != formRefSig8 && v.form != formGNURefAlt && v.form != formRefSup4 && v.form != formRefSup8 {
+				spec = v.u
+			}
+			pos = np
+		default:
+			if pos, ok = u.skipValue(b, pos, a.form); !ok {
+				return value{}, false, fmt.Errorf("%s+%#x: DIE runs past the end of the unit", secNames[u.sec], off)
+			}
+		}
+	}
+	if spec != 0 && spec < off && spec >= u.dieOff {
+		return s.nameInUnit(u, b, spec)
+	}
+	if spec != 0 {
+		return s.ix.dieName(u, spec, 1)
+	}
+	return value{}, false, nil
 }
 
 // strOffset resolves a string-valued attribute to (section, offset).
@@ -745,7 +825,7 @@ func (ix *Index) find(kind uint8, name string) uint64 {
 	c := ix.candidates(name)
 	for sec := range c {
 		for _, off := range c[sec] {
-			if v := ix.names[nameKey(kind, uint8(sec), off)]; v != 0 && better(v, best) {
+			if v := ix.names.get(nameKey(kind, uint8(sec), off)); v != 0 && better(v, best) {
 				best = v
 			}
 		}

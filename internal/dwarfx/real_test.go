@@ -56,3 +56,20 @@ func TestVmlinuxTaskStruct(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkOpenVmlinux(b *testing.B) {
+	p := filepath.Join(corpusDir(), "vmlinux")
+	if _, err := os.Stat(p); err != nil {
+		b.Skip("no vmlinux")
+	}
+	for i := 0; i < b.N; i++ {
+		ix, err := Open(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := ix.LookupType("struct task_struct"); err != nil {
+			b.Fatal(err)
+		}
+		ix.Close()
+	}
+}

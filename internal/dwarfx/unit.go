@@ -1,9 +1,6 @@
 package dwarfx
 
-import (
-	"fmt"
-	"sync"
-)
+import "fmt"
 
 // unit is one unit (compile, partial, type) of .debug_info or .debug_types.
 type unit struct {
@@ -18,10 +15,6 @@ type unit struct {
 	unitParams
 	utype uint8
 	sec   uint8 // secInfo or secTypes
-
-	once sync.Once
-	abbr *abbrevTable
-	aerr error
 }
 
 const (
@@ -137,8 +130,19 @@ type value struct {
 // left as indices (form tells which).
 func (u *unit) readValue(b []byte, pos int, form uint32, ic int64) (value, int, error) {
 	v := value{form: form}
+	if n := fixedFormSize(form, u.unitParams); n > 0 && form != formData16 {
+		if pos+n > len(b) {
+			return value{}, pos, u.badValue(pos, form, "attribute value runs past the end of the unit")
+		}
+		v.u = readUint(b, pos, n)
+		switch form {
+		case formRef1, formRef2, formRef4, formRef8:
+			v.u += u.off
+		}
+		return v, pos + n, nil
+	}
 	bad := func(what string) (value, int, error) {
-		return value{}, pos, fmt.Errorf("%s+%#x: %s (form %#x)", secNames[u.sec], pos, what, form)
+		return value{}, pos, u.badValue(pos, form, what)
 	}
 	if form == formIndirect {
 		f, np, ok := uleb(b, pos)
@@ -232,6 +236,10 @@ func (u *unit) readValue(b []byte, pos int, form uint32, ic int64) (value, int, 
 		return v, pos + int(n), nil
 	}
 	return bad("unknown form")
+}
+
+func (u *unit) badValue(pos int, form uint32, what string) error {
+	return fmt.Errorf("%s+%#x: %s (form %#x)", secNames[u.sec], pos, what, form)
 }
 
 // skipValue skips a value without decoding it.

@@ -17,9 +17,10 @@ package commands
 //     `sym`'s "startup_64+16" reads back as the same address.
 
 import (
-	"errors"
 	"fmt"
 	"strings"
+
+	"kdive/internal/expr"
 )
 
 // opt is one option found by getopt: its letter and its argument, if any.
@@ -173,134 +174,16 @@ type symbolResolver interface {
 }
 
 // errInvalidExpr is returned by evalExpr for an expression it cannot read.
-var errInvalidExpr = errors.New("invalid expression")
+var errInvalidExpr = expr.ErrInvalidExpr
 
 // evalExpr evaluates a crash expression: "(a op b)", "(a)", or the same
-// without parentheses. Operands are symbols or numbers (see calculate).
-// crash 8.0.2's own evall returns garbage on 64-bit machines (it reads a
-// field it never set); kdive computes the value.
+// without parentheses (internal/expr: CrashEval, crash's eval_common).
 func evalExpr(s string, syms symbolResolver) (uint64, error) {
-	bad := fmt.Errorf("%w: %s", errInvalidExpr, s)
-	work := s
-	if strings.ContainsAny(s, "()") {
-		if !strings.HasPrefix(s, "(") || !strings.HasSuffix(s, ")") || strings.Index(s, ")") != len(s)-1 {
-			return 0, bad
-		}
-		work = s[1 : len(s)-1]
-		if strings.ContainsAny(work, "()") {
-			return 0, bad
-		}
-	}
-	if strings.HasPrefix(work, "-") {
-		work = "0" + work
-	}
-	i := strings.IndexAny(work, "#><+-&|*/%^")
-	if i < 0 {
-		v, ok := calculate(strings.TrimSpace(work), syms)
-		if !ok {
-			return 0, bad
-		}
-		return v, nil
-	}
-	op := work[i]
-	e1, e2 := work[:i], work[i+1:]
-	if op == '<' || op == '>' {
-		if i+1 >= len(work) || work[i+1] != op {
-			return 0, bad
-		}
-		e2 = work[i+2:]
-	}
-	e1, e2 = strings.TrimSpace(e1), strings.TrimSpace(e2)
-	if e1 == "" || e2 == "" {
-		return 0, bad
-	}
-	v1, ok1 := calculate(e1, syms)
-	v2, ok2 := calculate(e2, syms)
-	if !ok1 || !ok2 {
-		return 0, bad
-	}
-	switch op {
-	case '+':
-		return v1 + v2, nil
-	case '-':
-		return v1 - v2, nil
-	case '&':
-		return v1 & v2, nil
-	case '|':
-		return v1 | v2, nil
-	case '*':
-		return v1 * v2, nil
-	case '/', '%':
-		if v2 == 0 {
-			return 0, fmt.Errorf("divide by zero: %s", s)
-		}
-		if op == '/' {
-			return v1 / v2, nil
-		}
-		return v1 % v2, nil
-	case '<':
-		return v1 << v2, nil
-	case '>':
-		return v1 >> v2, nil
-	case '^':
-		return v1 ^ v2, nil
-	case '#':
-		// v1 to the power v2, wrapping like crash's repeated multiplication.
-		r, b := uint64(1), v1
-		for e := v2; e > 0; e >>= 1 {
-			if e&1 != 0 {
-				r *= b
-			}
-			b *= b
-		}
-		return r, nil
-	}
-	return 0, bad
-}
-
-// calculate evaluates one operand (tools.c: calculate): an optional "~",
-// then a symbol, or a number with an optional k, m or g suffix.
-func calculate(s string, syms symbolResolver) (uint64, bool) {
-	neg := false
-	if strings.HasPrefix(s, "~") {
-		neg = true
-		s = s[1:]
-	}
+	var lookup func(string) (uint64, bool)
 	if syms != nil {
-		if v, ok := syms.symbolAddr(s); ok {
-			if neg {
-				v = ^v
-			}
-			return v, true
-		}
+		lookup = syms.symbolAddr
 	}
-	if s == "" {
-		return 0, false
-	}
-	factor := uint64(1)
-	switch s[len(s)-1] {
-	case 'k', 'K':
-		factor = 1 << 10
-	case 'm', 'M':
-		factor = 1 << 20
-	case 'g', 'G':
-		factor = 1 << 30
-	}
-	if factor != 1 {
-		s = s[:len(s)-1]
-	}
-	if !isCrashDecimal(s) && !isCrashHex(s) {
-		return 0, false
-	}
-	v, err := parseCrashNumber(s)
-	if err != nil {
-		return 0, false
-	}
-	v *= factor
-	if neg {
-		v = ^v
-	}
-	return v, true
+	return expr.CrashEval(s, lookup)
 }
 
 // symbolNotFoundError is an address argument that is neither a number nor

@@ -271,14 +271,17 @@ func btTask(w io.Writer, p *program.Program, k *stack.Kernel, t tasks.Task, o *b
 					btWords(w, p, fr[i-1].Addr+8, f.RegsAddr+amd64.PtRegsSize)
 				}
 				fmt.Fprintf(w, "--- <%s> ---\n", stackName(fr[i-1].Stack))
-				btLine(w, p, n, f.SP, f.IP, o)
+				btLine(w, p, n, f.SP, f, o)
 				n++
 			} else if o.frames && i > 0 && i+1 < len(fr) {
 				btWords(w, p, fr[i-1].Addr+8, fr[i+1].Addr+8)
 			}
 			continue
 		}
-		btLine(w, p, n, frameAddr(i), f.IP, o)
+		if i > 0 && fr[i-1].Regs == nil && (fr[i-1].Stack.Lo != f.Stack.Lo || fr[i-1].Stack.Hi != f.Stack.Hi) {
+			fmt.Fprintf(w, "--- <%s> ---\n", stackName(fr[i-1].Stack))
+		}
+		btLine(w, p, n, frameAddr(i), f, o)
 		n++
 		if o.lines {
 			fmt.Fprintf(w, "    (source line: needs the vmlinux's DWARF line tables, not read yet)\n")
@@ -310,10 +313,17 @@ func stackName(s stack.Stack) string {
 
 // btSym is crash's "name" (or name+off with -s) and " [module]" suffix.
 func btSym(p *program.Program, ip uint64, o *btOptions) (string, string) {
-	s, off, ok := p.SymbolAt(ip)
+	return btSymAt(p, ip, ip, o)
+}
+
+// btSymAt names ip by the symbol containing look (ip, or ip-1 for a return
+// address), with ip's offset from that symbol.
+func btSymAt(p *program.Program, ip, look uint64, o *btOptions) (string, string) {
+	s, _, ok := p.SymbolAt(look)
 	if !ok {
 		return fmt.Sprintf("%x", ip), ""
 	}
+	off := ip - s.Addr
 	name := s.Name
 	if o != nil && o.symOff && off != 0 {
 		if o.hex {
@@ -329,8 +339,9 @@ func btSym(p *program.Program, ip uint64, o *btOptions) (string, string) {
 	return name, mod
 }
 
-func btLine(w io.Writer, p *program.Program, n int, addr, ip uint64, o *btOptions) {
-	name, mod := btSym(p, ip, o)
+func btLine(w io.Writer, p *program.Program, n int, addr uint64, f stack.Frame, o *btOptions) {
+	ip := f.IP
+	name, mod := btSymAt(p, ip, f.LookupIP(), o)
 	fmt.Fprintf(w, "%3s [%x] %s at %x%s\n", "#"+strconv.Itoa(n), addr, name, ip, mod)
 }
 

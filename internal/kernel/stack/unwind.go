@@ -117,10 +117,24 @@ type Frame struct {
 	Regs     *amd64.Regs
 	RegsAddr uint64
 	Stack    Stack
+	// Exact is true when IP is the address of an instruction that was
+	// executing (registers, pt_regs) rather than a return address. Name a
+	// return address by IP-1 (LookupIP): after a call to a noreturn
+	// function it may point past the caller's end.
+	Exact bool
 	// Scanned marks a return address found by searching the stack above a
 	// function that has no ORC data, verified by the direct call before
 	// it targeting that function.
 	Scanned bool
+}
+
+// LookupIP is the address to name the frame by: IP, or IP-1 for a return
+// address.
+func (f Frame) LookupIP() uint64 {
+	if f.Exact || f.IP == 0 {
+		return f.IP
+	}
+	return f.IP - 1
 }
 
 // Trace is the result of a walk.
@@ -253,7 +267,7 @@ func (u *Unwinder) Unwind(st State) *Trace {
 	regs := st.Regs      // full registers usable by ORC_REG_* lookups
 	var prev *amd64.Regs // previous full regs, when regs is a partial frame
 	ip, sp, bp, signal := st.IP, st.SP, st.BP, st.Signal
-	tr.Frames = append(tr.Frames, Frame{IP: ip, Addr: st.Addr, SP: sp, Stack: w.cur})
+	tr.Frames = append(tr.Frames, Frame{IP: ip, Addr: st.Addr, SP: sp, Stack: w.cur, Exact: st.Signal})
 	getReg := func(i int) (uint64, bool) {
 		if v, ok := regs.Get(i); ok {
 			return v, true
@@ -355,7 +369,7 @@ func (u *Unwinder) Unwind(st State) *Trace {
 			r, _ := amd64.ParsePtRegs(b[:])
 			ip, sp = r.R[amd64.RIP], r.R[amd64.RSP]
 			regs, prev, signal = r, nil, true
-			fr = Frame{IP: ip, Addr: cfa + amd64.RIP*8, SP: sp, Regs: r, RegsAddr: cfa}
+			fr = Frame{IP: ip, Addr: cfa + amd64.RIP*8, SP: sp, Regs: r, RegsAddr: cfa, Exact: true}
 		case amd64.OrcTypeRegsPartial:
 			var b [amd64.PtRegsSize - amd64.IretFrameOffset]byte
 			if _, err := w.readN(cfa, uint64(len(b)), b[:]); err != nil {
@@ -371,7 +385,7 @@ func (u *Unwinder) Unwind(st State) *Trace {
 				prev = regs
 			}
 			regs, signal = r, true
-			fr = Frame{IP: ip, Addr: cfa, SP: sp, Regs: r, RegsAddr: cfa - amd64.IretFrameOffset}
+			fr = Frame{IP: ip, Addr: cfa, SP: sp, Regs: r, RegsAddr: cfa - amd64.IretFrameOffset, Exact: true}
 		default:
 			tr.Err = fmt.Errorf("at %s: unknown ORC entry type %d", u.desc(ip), orc.Type)
 			return tr

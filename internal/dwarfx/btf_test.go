@@ -1,0 +1,165 @@
+package dwarfx
+
+import (
+	"debug/elf"
+	"path/filepath"
+	"sort"
+	"testing"
+
+	"github.com/cilium/ebpf/btf"
+
+	"kdive/internal/btfx"
+)
+
+// TestAgainstBTF checks that every named struct and union that the
+// vmlinux's .BTF describes once has the same size and member offsets in
+// DWARF.
+func TestAgainstBTF(t *testing.T) {
+	ix := openVmlinux(t)
+	defer ix.Close()
+	ef, err := elf.Open(filepath.Join(corpusDir(), "vmlinux"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ef.Close()
+	sec := ef.Section(".BTF")
+	if sec == nil {
+		t.Skip("no .BTF section")
+	}
+	raw, err := sec.Data()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bt, err := btfx.Load(raw, "vmlinux .BTF")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type comp struct {
+		kind  string
+		name  string
+		size  uint32
+		membs []btf.Member
+	}
+	byName := map[string][]comp{}
+	for typ, err := range bt.Spec.All() {
+		if err != nil {
+			t.Fatal(err)
+		}
+		var c comp
+		switch x := typ.(type) {
+		case *btf.Struct:
+			c = comp{"struct", x.Name, x.Size, x.Members}
+		case *btf.Union:
+			c = comp{"union", x.Name, x.Size, x.Members}
+		default:
+			continue
+		}
+		if c.name == "" {
+			continue
+		}
+		byName[c.kind+" "+c.name] = append(byName[c.kind+" "+c.name], c)
+	}
+	names := make([]string, 0, len(byName))
+	for n, cs := range byName {
+		if len(cs) == 1 { // ambiguous names may pick another definition
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	if testing.Short() && len(names) > 200 {
+		step := len(names) / 200
+		var s []string
+		for i := 0; i < len(names); i += step {
+			s = append(s, names[i])
+		}
+		names = s
+	}
+	checked, members, missing := 0, 0, 0
+	for _, n := range names {
+		c := byName[n][0]
+		dt, err := ix.LookupType(n)
+		if err != nil {
+			missing++
+			t.Logf("%s: %v", n, err)
+			continue
+		}
+		if dt.Declaration {
+			missing++
+			continue
+		}
+		checked++
+		if dt.Size != int64(c.size) {
+			t.Errorf("sizeof(%s): DWARF %d, BTF %d", n, dt.Size, c.size)
+			continue
+		}
+		if len(dt.Members) != len(c.membs) {
+			t.Errorf("%s: DWARF has %d members, BTF %d", n, len(dt.Members), len(c.membs))
+			continue
+		}
+		for i, bm := range c.membs {
+			dm := dt.Members[i]
+			members++
+			if dm.Name != bm.Name {
+				t.Errorf("%s member %d: DWARF %q, BTF %q", n, i, dm.Name, bm.Name)
+				continue
+			}
+			if dm.BitOffset != int64(bm.Offset) {
+				t.Errorf("%s.%s: DWARF bit offset %d, BTF %d", n, dm.Name, dm.BitOffset, bm.Offset)
+			}
+			if dm.BitSize != int64(bm.BitfieldSize) {
+				t.Errorf("%s.%s: DWARF bit size %d, BTF %d", n, dm.Name, dm.BitSize, bm.BitfieldSize)
+			}
+		}
+	}
+	t.Logf("compared %d structs/unions (%d members) with BTF; %d not in DWARF or only declared", checked, members, missing)
+	if checked < 150 {
+		t.Errorf("only %d types compared", checked)
+	}
+}
+
+func TestVmlinuxMembers(t *testing.T) {
+	ix := openVmlinux(t)
+	defer ix.Close()
+	ts, err := ix.LookupType("task_struct")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"comm", "tasks", "pid", "tgid", "mm", "thread", "thread.sp", "se.vruntime", "comm[3]"} {
+		off, mt, err := MemberOffset(ts, p)
+		if err != nil {
+			t.Errorf("%s: %v", p, err)
+			continue
+		}
+		t.Logf("task_struct.%s at %d: %s", p, off, mt)
+	}
+	if off, _, _ := MemberOffset(ts, "comm[3]"); off != 2979 {
+		t.Errorf("offsetof(comm[3]) = %d", off)
+	}
+	n, err := ix.Sizeof("struct list_head")
+	if err != nil || n != 16 {
+		t.Errorf("sizeof(struct list_head) = %d, %v", n, err)
+	}
+	if n, err := ix.Sizeof("pid_t"); err != nil || n != 4 {
+		t.Errorf("sizeof(pid_t) = %d, %v", n, err)
+	}
+	v, err := ix.Variable("init_task")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !v.HasAddr || v.Addr < 0xffffffff80000000 || v.Type.String() != "struct task_struct" {
+		t.Errorf("init_task: %#x %v %s", v.Addr, v.HasAddr, v.Type)
+	}
+	t.Logf("init_task at %#x: %s", v.Addr, v.Type)
+	if v, err := ix.Variable("jiffies_64"); err != nil || !v.HasAddr {
+		t.Errorf("jiffies_64: %+v %v", v, err)
+	}
+	if x, err := ix.Enumerator("TASK_COMM_LEN"); err != nil || x != 16 {
+		t.Errorf("TASK_COMM_LEN = %d, %v", x, err)
+	}
+	if pc, err := ix.Function("schedule"); err != nil || pc < 0xffffffff80000000 {
+		t.Errorf("schedule: %#x %v", pc, err)
+	}
+	if _, err := ix.LookupType("struct no_such_struct_xyz"); err == nil {
+		t.Error("found a type that does not exist")
+	}
+}

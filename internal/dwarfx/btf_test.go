@@ -153,8 +153,19 @@ func TestVmlinuxMembers(t *testing.T) {
 	if v, err := ix.Variable("jiffies_64"); err != nil || !v.HasAddr {
 		t.Errorf("jiffies_64: %+v %v", v, err)
 	}
-	if x, err := ix.Enumerator("TASK_COMM_LEN"); err != nil || x != 16 {
+	if x, _, err := ix.Enumerator("TASK_COMM_LEN"); err != nil || x != 16 {
 		t.Errorf("TASK_COMM_LEN = %d, %v", x, err)
+	}
+	if x, et, err := ix.Enumerator("PIDTYPE_TGID"); err != nil || x != 1 || et.String() != "enum pid_type" {
+		t.Errorf("PIDTYPE_TGID = %d, %v, %v", x, et, err)
+	}
+	if ft, err := ix.FuncType("schedule"); err != nil || ft.Kind != Func {
+		t.Errorf("schedule: %v %v", ft, err)
+	} else {
+		t.Logf("schedule: %s", ft)
+	}
+	if ft, err := ix.FuncType("find_task_by_vpid"); err != nil || ft.String() != "struct task_struct * (pid_t)" {
+		t.Errorf("find_task_by_vpid: %v %v", ft, err)
 	}
 	if pc, err := ix.Function("schedule"); err != nil || pc < 0xffffffff80000000 {
 		t.Errorf("schedule: %#x %v", pc, err)

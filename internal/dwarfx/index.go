@@ -342,6 +342,7 @@ type scanner struct {
 	walkEnum, stopEnum bool
 	scratch            abbrevScratch
 	tab                *abbrevTable
+	curEnum            uint64 // offset of the enum whose enumerators are being indexed
 	// done[stroff] has bit kind-1 set once this worker holds an entry
 	// of the best quality for (kind, .debug_str offset), and bit 8+kind-1
 	// once it holds any: later DIEs that cannot win skip the hash table
@@ -448,6 +449,7 @@ func (s *scanner) scanUnit(u *unit) error {
 					depth++
 					inEnum = true
 					enumSib = s.sib
+					s.curEnum = uint64(dieOff)
 					continue
 				}
 				if s.sib != 0 {
@@ -602,6 +604,9 @@ func (s *scanner) record(u *unit, b []byte, dieOff, pos int, ab *abbrev) (int, e
 		}
 	}
 	ref := uint64(dieOff)
+	if k == kEnumerator {
+		ref = s.curEnum // enumerators lead to their enum
+	}
 	if u.sec == secTypes {
 		ref |= typesBit
 	}

@@ -46,6 +46,8 @@ type Type struct {
 	Encoding uint8
 	// Declaration: an incomplete struct/union/enum with no definition anywhere.
 	Declaration bool
+	// Signed: enums whose underlying type is signed (values are sign-extended).
+	Signed bool
 
 	Members     []Member     // struct, union
 	Enumerators []Enumerator // enum
@@ -221,6 +223,15 @@ func (ix *Index) typeAt(ref uint64, depth int, inprog map[uint64]bool) (*Type, e
 			break
 		}
 		ix.cache[ref] = t // members may point back at it
+		if t.Kind == Enum {
+			if err := elem(); err != nil {
+				delete(ix.cache, ref)
+				return nil, err
+			}
+			if b := Strip(t.elem); b != nil && (b.Encoding == EncSigned || b.Encoding == EncSignedChar) {
+				t.Signed = true
+			}
+		}
 		if err := ix.decodeComposite(t, d, depth, inprog); err != nil {
 			delete(ix.cache, ref)
 			return nil, err
@@ -244,7 +255,7 @@ func (ix *Index) typeAt(ref uint64, depth int, inprog map[uint64]bool) (*Type, e
 		if d.hasType {
 			t.target = d.typ
 		}
-	case tagSubroutineType:
+	case tagSubroutineType, tagSubprogram:
 		t.Kind = Func
 		if err := elem(); err != nil {
 			return nil, err
@@ -368,6 +379,9 @@ func (ix *Index) decodeComposite(t *Type, d *die, depth int, inprog map[uint64]b
 			var v int64
 			if c.has&hasConst != 0 {
 				v = int64(c.constV.u)
+				if t.Signed {
+					v = signedConst(c.constV)
+				}
 			}
 			t.Enumerators = append(t.Enumerators, Enumerator{Name: name, Value: v})
 			return nil
@@ -692,24 +706,52 @@ func (ix *Index) staticAddr(u *unit, b []byte) (uint64, bool) {
 	return 0, false
 }
 
-// Enumerator returns the value of a named enumerator.
-func (ix *Index) Enumerator(name string) (int64, error) {
+// Enumerator returns the value of a named enumerator and its enum type.
+func (ix *Index) Enumerator(name string) (int64, *Type, error) {
 	e := ix.find(kEnumerator, name)
 	if e == 0 {
-		return 0, fmt.Errorf("enumerator %q: %w", name, ErrNotFound)
+		return 0, nil, fmt.Errorf("enumerator %q: %w", name, ErrNotFound)
 	}
-	u, off, err := ix.unitOf(e & (typesBit | offMask))
+	ix.mu.Lock()
+	t, err := ix.typeAt(e&(typesBit|offMask), 0, map[uint64]bool{})
+	ix.mu.Unlock()
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
-	d, err := ix.readDIE(u, off)
-	if err != nil {
-		return 0, err
+	for _, en := range t.Enumerators {
+		if en.Name == name {
+			return en.Value, t, nil
+		}
 	}
-	if d == nil || d.has&hasConst == 0 {
-		return 0, fmt.Errorf("%s+%#x: enumerator without a value", secNames[u.sec], off)
+	return 0, nil, fmt.Errorf("enumerator %q: %w in %s", name, ErrNotFound, t)
+}
+
+// FuncType returns the type of a named function (Kind Func: return type
+// as Elem, parameter types).
+func (ix *Index) FuncType(name string) (*Type, error) {
+	e := ix.find(kFunc, name)
+	if e == 0 {
+		return nil, fmt.Errorf("function %q: %w", name, ErrNotFound)
 	}
-	return int64(d.constV.u), nil
+	ref := e & (typesBit | offMask)
+	// A concrete out-of-line instance names its abstract origin.
+	for i := 0; i < 4; i++ {
+		u, off, err := ix.unitOf(ref)
+		if err != nil {
+			return nil, err
+		}
+		d, err := ix.readDIE(u, off)
+		if err != nil {
+			return nil, err
+		}
+		if d == nil || d.spec == 0 {
+			break
+		}
+		ref = d.spec | ref&typesBit
+	}
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	return ix.typeAt(ref, 0, map[uint64]bool{})
 }
 
 // Function returns the entry address (DW_AT_low_pc) of a named function.

@@ -209,7 +209,16 @@ func (ix *Index) typeAt(ref uint64, depth int, inprog map[uint64]bool) (*Type, e
 		if d.decl {
 			// Use the complete definition when there is one.
 			if t.Name != "" {
-				if e := ix.find(map[Kind]uint8{Struct: kStruct, Union: kUnion, Enum: kEnum}[t.Kind], t.Name); e>>qualShift >= 2 {
+				k := map[Kind]uint8{Struct: kStruct, Union: kUnion, Enum: kEnum}[t.Kind]
+				var e uint64
+				// .debug_str is merged: the same name has the same offset.
+				if sec, off, ok, _ := ix.strOffset(u, d.nameV); ok {
+					e = ix.names.get(nameKey(k, sec, off))
+				}
+				if e>>qualShift < 2 {
+					e = ix.find(k, t.Name)
+				}
+				if e>>qualShift >= 2 {
 					full, err := ix.typeAt(e&(typesBit|offMask), depth+1, inprog)
 					if err != nil {
 						return nil, err

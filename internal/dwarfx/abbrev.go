@@ -151,7 +151,7 @@ func knownForm(form uint32) bool {
 }
 
 // maxAbbrevCode bounds the dense table.
-const maxDenseCode = 1 << 16
+const maxDenseCode = 1 << 12
 
 // abbrevScratch holds buffers reused across parseAbbrevs calls by one
 // goroutine; a table parsed with it is valid until the next call.

@@ -1,0 +1,340 @@
+package dwarfx
+
+import (
+	"encoding/binary"
+	"errors"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// buildELF makes a minimal ELF64 little-endian file holding the named
+// sections (no program headers).
+func buildELF(typ uint16, secs map[string][]byte) []byte {
+	names := []string{}
+	for n := range secs {
+		names = append(names, n)
+	}
+	// deterministic order
+	for i := range names {
+		for j := i + 1; j < len(names); j++ {
+			if names[j] < names[i] {
+				names[i], names[j] = names[j], names[i]
+			}
+		}
+	}
+	shstr := []byte{0}
+	nameOff := map[string]int{}
+	for _, n := range append(names, ".shstrtab") {
+		nameOff[n] = len(shstr)
+		shstr = append(shstr, n...)
+		shstr = append(shstr, 0)
+	}
+	out := make([]byte, 64)
+	type sh struct {
+		name      int
+		typ       uint32
+		off, size int
+	}
+	hdrs := []sh{{}}
+	for _, n := range names {
+		hdrs = append(hdrs, sh{nameOff[n], 1, len(out), len(secs[n])})
+		out = append(out, secs[n]...)
+	}
+	hdrs = append(hdrs, sh{nameOff[".shstrtab"], 3, len(out), len(shstr)})
+	out = append(out, shstr...)
+	for len(out)%8 != 0 {
+		out = append(out, 0)
+	}
+	shoff := len(out)
+	for _, h := range hdrs {
+		b := make([]byte, 64)
+		le := binary.LittleEndian
+		le.PutUint32(b[0:], uint32(h.name))
+		le.PutUint32(b[4:], h.typ)
+		le.PutUint64(b[24:], uint64(h.off))
+		le.PutUint64(b[32:], uint64(h.size))
+		out = append(out, b...)
+	}
+	copy(out, "\x7fELF\x02\x01\x01")
+	le := binary.LittleEndian
+	le.PutUint16(out[16:], typ)
+	le.PutUint16(out[18:], 62)
+	le.PutUint32(out[20:], 1)
+	le.PutUint64(out[0x28:], uint64(shoff))
+	le.PutUint16(out[0x34:], 64)
+	le.PutUint16(out[0x3a:], 64)
+	le.PutUint16(out[0x3c:], uint16(len(hdrs)))
+	le.PutUint16(out[0x3e:], uint16(len(hdrs)-1))
+	return out
+}
+
+func ulebBytes(v uint64) []byte {
+	var b []byte
+	for {
+		c := byte(v & 0x7f)
+		v >>= 7
+		if v != 0 {
+			b = append(b, c|0x80)
+			continue
+		}
+		return append(b, c)
+	}
+}
+
+// asm assembles a DWARF 4 compile unit from DIEs with symbolic references.
+type asm struct {
+	abbrev []byte
+	body   []byte
+	labels map[string]int
+	fixups map[int]string
+	codes  int
+}
+
+func newAsm() *asm { return &asm{labels: map[string]int{}, fixups: map[int]string{}} }
+
+// abbr declares an abbreviation: tag, children, then (attr, form) pairs.
+func (a *asm) abbr(tag uint64, children bool, af ...uint64) uint64 {
+	a.codes++
+	a.abbrev = append(a.abbrev, ulebBytes(uint64(a.codes))...)
+	a.abbrev = append(a.abbrev, ulebBytes(tag)...)
+	if children {
+		a.abbrev = append(a.abbrev, 1)
+	} else {
+		a.abbrev = append(a.abbrev, 0)
+	}
+	for _, x := range af {
+		a.abbrev = append(a.abbrev, ulebBytes(x)...)
+	}
+	a.abbrev = append(a.abbrev, 0, 0)
+	return uint64(a.codes)
+}
+
+const cuHdr = 11 // DWARF 4, 32-bit
+
+// die emits a DIE; vals are raw values: string (DW_FORM_string), int
+// (data1), "@label" (ref4), []byte (raw bytes).
+func (a *asm) die(label string, code uint64, vals ...any) {
+	if label != "" {
+		a.labels[label] = cuHdr + len(a.body)
+	}
+	a.body = append(a.body, ulebBytes(code)...)
+	for _, v := range vals {
+		switch x := v.(type) {
+		case string:
+			if strings.HasPrefix(x, "@") {
+				a.fixups[len(a.body)] = x[1:]
+				a.body = append(a.body, 0, 0, 0, 0)
+			} else {
+				a.body = append(a.body, x...)
+				a.body = append(a.body, 0)
+			}
+		case int:
+			a.body = append(a.body, byte(x))
+		case []byte:
+			a.body = append(a.body, x...)
+		}
+	}
+}
+
+func (a *asm) end() { a.body = append(a.body, 0) }
+
+func (a *asm) elf() []byte {
+	for at, l := range a.fixups {
+		binary.LittleEndian.PutUint32(a.body[at:], uint32(a.labels[l]))
+	}
+	info := make([]byte, cuHdr)
+	binary.LittleEndian.PutUint32(info, uint32(cuHdr-4+len(a.body)))
+	binary.LittleEndian.PutUint16(info[4:], 4)
+	info[10] = 8
+	info = append(info, a.body...)
+	return buildELF(etExec, map[string][]byte{".debug_info": info, ".debug_abbrev": append(a.abbrev, 0)})
+}
+
+// Abbreviation codes of the standard synthetic CU.
+type stdCodes struct{ cu, st, mem, base, td, ptr, vr, arr, sub, bfmem uint64 }
+
+func stdAbbrevs(a *asm) stdCodes {
+	return stdCodes{
+		cu:    a.abbr(tagCompileUnit, true, atName, formString),
+		st:    a.abbr(tagStructType, true, atName, formString, atByteSize, formData1),
+		mem:   a.abbr(tagMember, false, atName, formString, atType, formRef4, atDataMemberLoc, formData1),
+		base:  a.abbr(tagBaseType, false, atName, formString, atByteSize, formData1, atEncoding, formData1),
+		td:    a.abbr(tagTypedef, false, atName, formString, atType, formRef4),
+		ptr:   a.abbr(tagPointerType, false, atByteSize, formData1, atType, formRef4),
+		vr:    a.abbr(tagVariable, false, atName, formString, atType, formRef4, atLocation, formExprloc, atExternal, formFlagPresent),
+		arr:   a.abbr(tagArrayType, true, atType, formRef4),
+		sub:   a.abbr(tagSubrangeType, false, atUpperBound, formData1),
+		bfmem: a.abbr(tagMember, false, atName, formString, atType, formRef4, atBitSize, formData1, atDataBitOffset, formData1),
+	}
+}
+
+func TestSyntheticTypes(t *testing.T) {
+	a := newAsm()
+	c := stdAbbrevs(a)
+	a.die("", c.cu, "t.c")
+	a.die("int", c.base, "int", 4, EncSigned)
+	a.die("node", c.st, "node", 32)
+	a.die("", c.mem, "next", "@pnode", 0)
+	a.die("", c.mem, "val", "@int", 8)
+	a.die("", c.bfmem, "flag", "@int", 3, 97)
+	a.die("", c.mem, "arr", "@arr", 16)
+	a.end()
+	a.die("pnode", c.ptr, 8, "@node")
+	a.die("arr", c.arr, "@int")
+	a.die("", c.sub, 3)
+	a.end()
+	addr := []byte{9, opAddr, 0x10, 0x20, 0, 0, 0, 0, 0, 0}
+	a.die("", c.vr, "the_node", "@node", addr)
+	a.die("", c.td, "node_t", "@node")
+	a.end()
+	ix, err := OpenBytes("synthetic", a.elf())
+	if err != nil {
+		t.Fatal(err)
+	}
+	typ, err := ix.LookupType("node_t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := ix.Sizeof("node_t"); n != 32 || err != nil {
+		t.Errorf("sizeof(node_t) = %d, %v", n, err)
+	}
+	for p, want := range map[string]int64{"next": 0, "val": 8, "arr": 16, "arr[2]": 24, "flag": 12} {
+		if off, _, err := MemberOffset(typ, p); off != want || err != nil {
+			t.Errorf("offsetof(%s) = %d, %v; want %d", p, off, err, want)
+		}
+	}
+	st := Strip(typ)
+	if m := st.Members[2]; m.BitOffset != 97 || m.BitSize != 3 {
+		t.Errorf("bitfield: %+v", m)
+	}
+	next, _ := st.Members[0].Type.Elem()
+	if next != st {
+		t.Errorf("self pointer does not resolve to the same type")
+	}
+	if s := st.Members[3].Type.String(); s != "int[4]" {
+		t.Errorf("array type %q", s)
+	}
+	v, err := ix.Variable("the_node")
+	if err != nil || v.Addr != 0x2010 || !v.HasAddr {
+		t.Errorf("the_node: %+v, %v", v, err)
+	}
+	if _, err := ix.LookupType("struct missing"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("missing: %v", err)
+	}
+}
+
+// malformed checks that opening or decoding fails with an error
+// mentioning want, without panicking or hanging.
+func malformed(t *testing.T, name string, data []byte, lookup, want string) {
+	t.Helper()
+	ix, err := OpenBytes(name, data)
+	if err == nil && lookup != "" {
+		_, err = ix.LookupType(lookup)
+	}
+	if err == nil {
+		t.Errorf("%s: no error", name)
+		return
+	}
+	if !strings.Contains(err.Error(), want) {
+		t.Errorf("%s: error %q does not mention %q", name, err, want)
+	}
+}
+
+func TestMalformed(t *testing.T) {
+	// A typedef that names itself.
+	a := newAsm()
+	c := stdAbbrevs(a)
+	a.die("", c.cu, "t.c")
+	a.die("loop", c.td, "loop_t", "@loop")
+	a.end()
+	malformed(t, "typedef cycle", a.elf(), "loop_t", "cycle")
+
+	// An array of itself.
+	a = newAsm()
+	c = stdAbbrevs(a)
+	a.die("", c.cu, "t.c")
+	a.die("arr", c.arr, "@arr")
+	a.end()
+	a.die("", c.td, "arr_t", "@arr")
+	a.end()
+	malformed(t, "array cycle", a.elf(), "arr_t", "cycle")
+
+	// A reference outside the unit.
+	a = newAsm()
+	c = stdAbbrevs(a)
+	a.die("", c.cu, "t.c")
+	a.die("", c.td, "bad_t", []byte{0xff, 0xff, 0, 0})
+	a.end()
+	malformed(t, "reference out of range", a.elf(), "bad_t", ".debug_info+")
+
+	// A chain of 1000 typedefs.
+	a = newAsm()
+	c = stdAbbrevs(a)
+	a.die("", c.cu, "t.c")
+	a.die("t0", c.base, "int", 4, EncSigned)
+	for i := 1; i < 1000; i++ {
+		a.die("t"+itoa(i), c.td, "t"+itoa(i), "@t"+itoa(i-1))
+	}
+	a.end()
+	malformed(t, "deep typedefs", a.elf(), "t999", "deeper")
+
+	// Truncated .debug_info.
+	good := newAsm()
+	c = stdAbbrevs(good)
+	good.die("", c.cu, "t.c")
+	good.die("int", c.base, "int", 4, EncSigned)
+	good.end()
+	data := good.elf()
+	ix, err := OpenBytes("good", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = ix
+	info := ixSection(t, data, ".debug_info")
+	abbrev := ixSection(t, data, ".debug_abbrev")
+	for n := 1; n < len(info); n++ {
+		cut := append([]byte(nil), info[:n]...)
+		_, err := OpenBytes("cut", buildELF(etExec, map[string][]byte{".debug_info": cut, ".debug_abbrev": abbrev}))
+		if err == nil {
+			t.Errorf("info cut at %d: no error", n)
+		} else if !strings.Contains(err.Error(), ".debug_info+") {
+			t.Errorf("info cut at %d: %v", n, err)
+		}
+	}
+	// Unknown form, truncated abbrevs, abbrev offset out of range.
+	badForm := append([]byte(nil), abbrev...)
+	badForm[5] = 0x7e // form of the CU's name
+	malformed(t, "unknown form", buildELF(etExec, map[string][]byte{".debug_info": info, ".debug_abbrev": badForm}), "", "unknown form")
+	malformed(t, "truncated abbrev", buildELF(etExec, map[string][]byte{".debug_info": info, ".debug_abbrev": abbrev[:4]}), "", ".debug_abbrev+")
+	badOff := append([]byte(nil), info...)
+	binary.LittleEndian.PutUint32(badOff[6:], 1<<20)
+	malformed(t, "abbrev offset", buildELF(etExec, map[string][]byte{".debug_info": badOff, ".debug_abbrev": abbrev}), "", ".debug_abbrev+")
+	// Unit length past the end; bad version; unknown abbreviation code.
+	long := append([]byte(nil), info...)
+	binary.LittleEndian.PutUint32(long, 1<<30)
+	malformed(t, "unit length", buildELF(etExec, map[string][]byte{".debug_info": long, ".debug_abbrev": abbrev}), "", "past the end")
+	ver := append([]byte(nil), info...)
+	ver[4] = 9
+	malformed(t, "version", buildELF(etExec, map[string][]byte{".debug_info": ver, ".debug_abbrev": abbrev}), "", "version 9")
+	code := append([]byte(nil), info...)
+	code[cuHdr] = 0x55
+	malformed(t, "abbrev code", buildELF(etExec, map[string][]byte{".debug_info": code, ".debug_abbrev": abbrev}), "", "unknown abbreviation code")
+	// Not ELF, truncated section headers.
+	malformed(t, "not elf", []byte("hello world, this is not an ELF file at all................................"), "", "not an ELF")
+	malformed(t, "cut elf", data[:len(data)-10], "", "section headers")
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+func ixSection(t *testing.T, data []byte, name string) []byte {
+	ef, err := parseELF("x", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := ef.sectionData(name)
+	if err != nil || b == nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return append([]byte(nil), b...)
+}

@@ -472,7 +472,9 @@ func (k *Kernel) Unwind(task uint64) (*Backtrace, error) {
 		return bt, nil
 	}
 	bt.Start = "switch frame at thread.sp"
-	bt.Trace = u.Unwind(State{IP: ret, SP: sp + k.off.frameRet + 8, BP: bp, Addr: sp + k.off.frameRet, Signal: ret == k.retFromFork})
+	// The first frame's address is thread.sp itself, the switch frame's
+	// start, as crash shows it (its return address is at ret_addr within).
+	bt.Trace = u.Unwind(State{IP: ret, SP: sp + k.off.frameRet + 8, BP: bp, Addr: sp, Signal: ret == k.retFromFork})
 	return bt, nil
 }
 

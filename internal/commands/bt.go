@@ -409,8 +409,11 @@ func btText(w io.Writer, p *program.Program, k *stack.Kernel, t tasks.Task, bt *
 	if start == 0 {
 		start = f0.SP
 	}
-	name, mod := btSym(p, f0.IP, nil)
-	fmt.Fprintf(w, "              START: %s at %x%s\n", name, f0.IP, mod)
+	if !o.textAll {
+		// crash's -t names the trace's start; -T does not.
+		name, mod := btSymAt(p, f0.IP, f0.LookupIP(), nil)
+		fmt.Fprintf(w, "              START: %s at %x%s\n", name, f0.IP, mod)
+	}
 	stk := f0.Stack
 	lo, hi := start, stk.Hi
 	if o.textAll {
@@ -453,17 +456,15 @@ func isTextAddr(p *program.Program, v uint64) bool {
 	if v < 0xffffffff80000000 {
 		return false
 	}
-	s, off, ok := p.SymbolAt(v)
-	if !ok || off == 0 && false {
+	// Any address a text symbol covers, even just past its end: a return
+	// address after a call to a noreturn function points there.
+	s, _, ok := p.SymbolAt(v)
+	if !ok {
 		return false
 	}
 	switch s.Type {
 	case 't', 'T', 'W', 'w':
-	default:
-		return false
+		return true
 	}
-	if s.Size != 0 && off >= s.Size {
-		return false
-	}
-	return true
+	return false
 }

@@ -150,6 +150,9 @@ func TestBtOptionsCorpus(t *testing.T) {
 	if !strings.Contains(tt, "              START: machine_kexec at ") || !strings.Contains(tt, "] kdive_rig_null_deref at ") {
 		t.Errorf("bt -t:\n%s", tt)
 	}
+	if tt := runBtOn(t, p, "-T"); strings.Contains(tt, "START:") || !strings.Contains(tt, "] machine_kexec at ") || len(tt) < len(runBtOn(t, p, "-t")) {
+		t.Errorf("bt -T:\n%s", tt)
+	}
 	if l := runBtOn(t, p, "-l"); !strings.Contains(l, "DWARF") {
 		t.Errorf("bt -l:\n%s", l)
 	}

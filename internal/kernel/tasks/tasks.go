@@ -42,6 +42,19 @@ type Task struct {
 	IdleCPU int
 	// Leader is true for a thread group leader (PID == TGID).
 	Leader bool
+
+	// PtraceParent is task_struct.parent: the real parent, or the tracer
+	// of a ptraced task (crash's ps PPID and -p/-c follow it).
+	PtraceParent uint64
+	// StartTime is task_struct.start_time (monotonic nanoseconds), UTime
+	// and STime the user and system CPU time (nanoseconds).
+	StartTime, UTime, STime uint64
+	// LastArrival is sched_info.last_arrival: the run-queue clock
+	// (nanoseconds) when the task last got a CPU (0 when never or unknown).
+	LastArrival uint64
+	// KernelSP is the saved kernel stack pointer (thread.sp), meaningful
+	// for a task that is not running.
+	KernelSP uint64
 }
 
 // Result is the task list with any problems met on the way.
@@ -70,6 +83,9 @@ type offsets struct {
 	threadMode                                  int // 0 none, 1 thread_head, 2 thread_group
 	rqIdle                                      uint64
 	hasRqIdle                                   bool
+	// Optional extras (0 offsets with has* false when absent).
+	ptraceParent, startTime, utime, stime, lastArrival, threadSP            uint64
+	hasPtraceParent, hasStart, hasUtime, hasStime, hasLastArrival, hasThrSP bool
 }
 
 const (
@@ -136,6 +152,12 @@ func resolve(src Source) (*offsets, error) {
 		}
 	}
 	o.rqIdle, o.hasRqIdle = opt("rq", "idle")
+	o.ptraceParent, o.hasPtraceParent = opt("task_struct", "parent")
+	o.startTime, o.hasStart = opt("task_struct", "start_time")
+	o.utime, o.hasUtime = opt("task_struct", "utime")
+	o.stime, o.hasStime = opt("task_struct", "stime")
+	o.lastArrival, o.hasLastArrival = opt("task_struct", "sched_info.last_arrival")
+	o.threadSP, o.hasThrSP = opt("task_struct", "thread.sp")
 	return o, nil
 }
 
@@ -238,6 +260,19 @@ func (w *walker) read(addr uint64) (Task, error) {
 		}
 	}
 	t.Leader = t.PID == t.TGID
+	opt64 := func(has bool, off uint64) uint64 {
+		if !has {
+			return 0
+		}
+		v, _ := w.u64(addr + off)
+		return v
+	}
+	t.PtraceParent = opt64(o.hasPtraceParent, o.ptraceParent)
+	t.StartTime = opt64(o.hasStart, o.startTime)
+	t.UTime = opt64(o.hasUtime, o.utime)
+	t.STime = opt64(o.hasStime, o.stime)
+	t.LastArrival = opt64(o.hasLastArrival, o.lastArrival)
+	t.KernelSP = opt64(o.hasThrSP, o.threadSP)
 	return t, nil
 }
 

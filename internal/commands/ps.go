@@ -1,0 +1,743 @@
+package commands
+
+// ps: process status, as crash's cmd_ps / show_ps / show_ps_data
+// (task.c) print it, on kdive's complete task list.
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"sort"
+	"strings"
+
+	"kdive/internal/kernel/sysinfo"
+	"kdive/internal/kernel/tasks"
+	"kdive/internal/program"
+)
+
+func init() {
+	Register(&Command{
+		Name:    "ps",
+		Summary: "display process status information",
+		Usage:   psSynopsis,
+		Help: `  This command displays process status for every task of the system (each
+  thread of each process, and each CPU's idle task), or for the tasks
+  selected by the arguments, in the format of crash's "ps":
+
+    ">"      the task was running on its CPU at the crash (the CPU's
+             runqueues.curr)
+    PID      the task's pid; idle tasks have pid 0, one per CPU
+    PPID     the pid of its parent (task_struct.parent)
+    CPU      the CPU it last ran on (the idle task: its CPU)
+    TASK     the address of its task_struct
+    ST       its state: RU running, IN interruptible, UN uninterruptible,
+             ID idle (uninterruptible, no load), ZO zombie, ST stopped,
+             TR traced, DE dead, PA parked, WA waking, NE new
+    %MEM     its resident set as a share of memory
+    VSZ      its virtual size in KB (mm->total_vm)
+    RSS      its resident set in KB (file, anon and shmem pages of mm
+             ->rss_stat, plus the threads' unsynchronized counts)
+    COMM     its command; kernel threads are shown as [name]
+
+  Tasks are listed by pid, the idle tasks first in CPU order.
+
+      pid  a process id (decimal).
+     task  a task_struct address (hexadecimal).
+  command  a command name: the tasks whose comm is exactly it (a leading
+           "\" lets a name that is a number be a command).
+ 'regex'   the tasks whose comm matches the (extended) regular expression.
+       -k  kernel threads only.
+       -u  user tasks only.
+       -G  thread group leaders only.
+       -s  the saved kernel stack pointer (KSTACKP) instead of TASK.
+       -p  the parental hierarchy of each task.
+       -c  the children of each task.
+       -g  the threads of each thread group leader.
+       -t  the run time, start time and CPU times of each task, oldest
+           first.
+       -l  each task's last-run time stamp (sched_info.last_arrival),
+           newest first, with its state.
+       -m  as -l, as the time since the task last ran on its CPU's clock:
+           [days hh:mm:ss.ms].
+       -S  a summary of how many tasks are in each state.
+       -A  the active tasks only.
+
+  Not supported yet: -a (arguments and environment: needs user-space page
+  tables), -r (resource limits), -y (policy), -C (per-CPU -l/-m).
+
+EXAMPLES
+    kdive> ps 1 kthreadd
+          PID    PPID  CPU       TASK        ST  %MEM      VSZ      RSS  COMM
+    >       1       0   0  ffff8a87011f9800  RU   0.0     2260       72  init
+            2       0   1  ffff8a87011fe000  IN   0.0        0        0  [kthreadd]`,
+		Run: runPs,
+	})
+}
+
+const psSynopsis = "[-k|-u|-G][-s][-p|-c|-t|-l|-m|-g|-S|-A] [pid | task | command | 'regex'] ..."
+
+// Ps option flags.
+const (
+	psKernel = 1 << iota
+	psUser
+	psGroup
+	psKstackp
+	psParents
+	psChildren
+	psTimes
+	psLastRun
+	psMsecs
+	psTgidList
+	psSummary
+	psActive
+)
+
+// PsTask is one line of ps: a task with what crash shows of it.
+type PsTask struct {
+	tasks.Task
+	CPU    int   // the CPU shown (the idle task's CPU for idle tasks)
+	PPID   int32 // pid of task_struct.parent, -1 when it is no listed task
+	Active bool  // runqueues.curr of its CPU
+	Mem    tasks.Mem
+	PctMem float64
+}
+
+// PsData is the task table ps prints.
+type PsData struct {
+	Tasks    []PsTask // crash's order: by pid, the idle tasks by CPU
+	byAddr   map[uint64]int
+	Warnings []string
+}
+
+// GatherPs reads every task, the running task of each CPU and the memory
+// use of each task, sorted as crash sorts its context array.
+func GatherPs(p *program.Program) (*PsData, error) {
+	r, err := tasks.List(p, tasks.Options{})
+	if err != nil {
+		return nil, err
+	}
+	d := &PsData{Warnings: r.Warnings}
+	running, err := tasks.Running(p, nil)
+	if err != nil {
+		d.Warnings = append(d.Warnings, err.Error())
+	}
+	active := map[uint64]bool{}
+	for _, t := range running {
+		active[t] = true
+	}
+	mem, err := tasks.MemUsage(p, r.Tasks)
+	if err != nil {
+		d.Warnings = append(d.Warnings, err.Error())
+	}
+	total := totalPages(p)
+	for i, t := range r.Tasks {
+		pt := PsTask{Task: t, CPU: t.CPU, Active: active[t.Addr], Mem: mem[i]}
+		if t.Idle {
+			pt.CPU = t.IdleCPU
+		}
+		if total > 0 && !(t.IsKernelThread() && pt.Mem.RSS == 0) {
+			pt.PctMem = float64(pt.Mem.RSS*100) / float64(total)
+		}
+		d.Tasks = append(d.Tasks, pt)
+	}
+	sort.SliceStable(d.Tasks, func(i, j int) bool {
+		a, b := &d.Tasks[i], &d.Tasks[j]
+		if a.PID == 0 && b.PID == 0 {
+			return a.CPU < b.CPU
+		}
+		return a.PID < b.PID
+	})
+	d.byAddr = map[uint64]int{}
+	for i, t := range d.Tasks {
+		d.byAddr[t.Addr] = i
+	}
+	for i := range d.Tasks {
+		d.Tasks[i].PPID = -1
+		if j, ok := d.byAddr[d.Tasks[i].PtraceParent]; ok {
+			d.Tasks[i].PPID = d.Tasks[j].PID
+		}
+	}
+	return d, nil
+}
+
+// totalPages is crash's vt->total_pages: the page frame number of
+// high_memory (the end of the direct map's memory).
+func totalPages(p *program.Program) uint64 {
+	a, err := p.Symbol("high_memory")
+	if err != nil {
+		return 0
+	}
+	hm, err := lgReadU64(p, a)
+	if err != nil {
+		return 0
+	}
+	po := p.Info().PageOffset
+	if po == 0 || hm <= po {
+		return 0
+	}
+	return (hm - po) >> 12
+}
+
+// ByAddr returns the task at a task_struct address.
+func (d *PsData) ByAddr(addr uint64) (*PsTask, bool) {
+	i, ok := d.byAddr[addr]
+	if !ok {
+		return nil, false
+	}
+	return &d.Tasks[i], true
+}
+
+func (d *PsData) hasComm(c string) bool {
+	for i := range d.Tasks {
+		if d.Tasks[i].Comm == c {
+			return true
+		}
+	}
+	return false
+}
+
+// ByPID returns the first task with that pid.
+func (d *PsData) ByPID(pid int32) (*PsTask, bool) {
+	for i := range d.Tasks {
+		if d.Tasks[i].PID == pid {
+			return &d.Tasks[i], true
+		}
+	}
+	return nil, false
+}
+
+type psSel struct {
+	kind byte // 'p' pid, 't' task, 'c' command, 'r' regex
+	pid  int32
+	task uint64
+	comm string
+	re   *regexp.Regexp
+}
+
+func runPs(env *Env, args []string) error {
+	opts, rest, err := getopt("ps", args, "ASgstcpkuGlmarC:y:")
+	if err != nil {
+		fmt.Fprintln(env.Err, err)
+		writeUsage(env, "ps", psSynopsis)
+		return errors.New("invalid option")
+	}
+	flag := 0
+	exclusive := func(f int, c byte) error {
+		const excl = psParents | psChildren | psTimes | psLastRun | psMsecs | psTgidList | psSummary | psActive
+		if flag&excl != 0 && flag&excl != f {
+			return fmt.Errorf("-%c: only one of -a, -t, -c, -p, -g, -l, -m, -r, -S and -A at a time", c)
+		}
+		return nil
+	}
+	for _, o := range opts {
+		var f int
+		switch o.c {
+		case 'k':
+			if flag&psUser != 0 {
+				return errors.New("-u and -k are mutually exclusive")
+			}
+			flag |= psKernel
+			continue
+		case 'u':
+			if flag&psKernel != 0 {
+				return errors.New("-u and -k are mutually exclusive")
+			}
+			flag |= psUser
+			continue
+		case 'G':
+			flag |= psGroup
+			continue
+		case 's':
+			flag |= psKstackp
+			continue
+		case 'p':
+			f = psParents
+		case 'c':
+			f = psChildren
+		case 't':
+			f = psTimes
+		case 'l':
+			f = psLastRun
+		case 'm':
+			f = psMsecs
+		case 'g':
+			f = psTgidList
+		case 'S':
+			f = psSummary
+		case 'A':
+			f = psActive
+		case 'a':
+			return errors.New("-a: showing a task's arguments and environment is not supported yet (it needs the task's user-space page tables)")
+		case 'r':
+			return errors.New("-r: resource limits are not supported yet")
+		case 'y':
+			return errors.New("-y: selecting by scheduling policy is not supported yet")
+		case 'C':
+			return errors.New("-C: per-CPU -l/-m listings are not supported yet")
+		}
+		if err := exclusive(f, o.c); err != nil {
+			return err
+		}
+		flag |= f
+	}
+	if flag&psSummary != 0 && flag&(psUser|psKernel|psGroup) != 0 {
+		return errors.New("-S option cannot be used with other options")
+	}
+	if flag&psGroup != 0 && flag&(psLastRun|psMsecs) != 0 {
+		c := 'l'
+		if flag&psMsecs != 0 {
+			c = 'm'
+		}
+		return fmt.Errorf("-G not supported with -%c option", c)
+	}
+	p := env.Prog
+	if p == nil {
+		return errors.New("no dump file")
+	}
+	d, err := GatherPs(p)
+	if err != nil {
+		return err
+	}
+	for _, w := range d.Warnings {
+		fmt.Fprintf(env.Err, "ps: %s\n", w)
+	}
+	var sels []psSel
+	for _, a := range rest {
+		switch {
+		case isCrashDecimal(a) || isCrashHex(a):
+			s, ok := psNumber(d, a)
+			if !ok {
+				fmt.Fprintf(env.Err, "ps: invalid task or pid value: %s\n", a)
+				continue
+			}
+			sels = append(sels, s)
+		case len(a) >= 2 && a[0] == '\'' && a[len(a)-1] == '\'':
+			re, err := regexp.Compile(a[1 : len(a)-1])
+			if err != nil {
+				return fmt.Errorf("invalid regular expression: %s", a[1:len(a)-1])
+			}
+			sels = append(sels, psSel{kind: 'r', re: re})
+		default:
+			c := strings.TrimPrefix(a, "\\")
+			if len(c) > 15 {
+				c = c[:15] // TASK_COMM_LEN
+			}
+			// kdive's command line removes quotes, so 'regex' arrives
+			// bare: a word with regular-expression characters that is no
+			// task's command is taken as a regular expression.
+			if strings.ContainsAny(a, ".*+?[]^$|()\\") && !d.hasComm(c) {
+				if re, err := regexp.Compile(a); err == nil {
+					sels = append(sels, psSel{kind: 'r', re: re})
+					continue
+				}
+			}
+			sels = append(sels, psSel{kind: 'c', comm: c})
+		}
+	}
+	if flag&psSummary != 0 && len(rest) > 0 {
+		return errors.New("-S option takes no arguments")
+	}
+	ctx := &psCtx{env: env, p: p, d: d, flag: flag, specified: len(rest) > 0, shown: map[uint64]bool{}}
+	return ctx.show(sels)
+}
+
+// psNumber reads a pid or a task address as crash's str_to_context does:
+// a decimal number that is a pid, else a hexadecimal task address.
+func psNumber(d *PsData, a string) (psSel, bool) {
+	if isCrashDecimal(a) {
+		if v, err := parseCrashDecimal(a); err == nil && v <= 1<<31-1 {
+			if _, ok := d.ByPID(int32(v)); ok {
+				return psSel{kind: 'p', pid: int32(v)}, true
+			}
+		}
+	}
+	if isCrashHex(a) {
+		if v, err := parseCrashHex(a); err == nil {
+			if _, ok := d.ByAddr(v); ok {
+				return psSel{kind: 't', task: v}, true
+			}
+		}
+	}
+	return psSel{}, false
+}
+
+type psCtx struct {
+	env       *Env
+	p         *program.Program
+	d         *PsData
+	flag      int
+	specified bool
+	shown     map[uint64]bool // -G: leaders already shown
+	info      *sysinfo.Info
+}
+
+func (c *psCtx) show(sels []psSel) error {
+	w := c.env.Out
+	if c.flag&(psParents|psChildren|psTimes|psLastRun|psMsecs|psTgidList|psSummary) == 0 {
+		task := mkCenter("TASK", 16, false)
+		if c.flag&psKstackp != 0 {
+			task = mkCenter("KSTACKP", 16, true)
+		}
+		fmt.Fprintf(w, "      PID    PPID  CPU %s  ST  %%MEM      VSZ      RSS  COMM\n", task)
+	}
+	order := c.d.Tasks
+	if c.flag&(psLastRun|psMsecs) != 0 {
+		order = append([]PsTask(nil), order...)
+		sort.SliceStable(order, func(i, j int) bool { return order[i].LastArrival > order[j].LastArrival })
+	}
+	if !c.specified {
+		switch {
+		case c.flag&psTimes != 0:
+			return c.times(order, nil)
+		case c.flag&psSummary != 0:
+			c.summary()
+			return nil
+		}
+		for i := range order {
+			if err := c.data(&order[i], order); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for i := range order {
+		t := &order[i]
+		for _, s := range sels {
+			print := false
+			switch s.kind {
+			case 'p':
+				print = t.PID == s.pid
+			case 't':
+				print = t.Addr == s.task
+			case 'c', 'r':
+				if s.kind == 'c' {
+					print = t.Comm == s.comm
+				} else {
+					print = s.re.MatchString(t.Comm)
+				}
+				if print && c.flag&(psTgidList|psGroup) != 0 {
+					print = t.PID == t.TGID
+				}
+			}
+			if !print {
+				continue
+			}
+			var err error
+			if c.flag&psTimes != 0 {
+				err = c.times(order, t)
+			} else {
+				err = c.data(t, order)
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// data is crash's show_ps_data for one task.
+func (c *psCtx) data(t *PsTask, order []PsTask) error {
+	w := c.env.Out
+	f := c.flag
+	if f&psUser != 0 && t.IsKernelThread() || f&psKernel != 0 && !t.IsKernelThread() {
+		return nil
+	}
+	if f&psGroup != 0 {
+		if t.PID != t.TGID {
+			if !c.specified {
+				return nil
+			}
+			l, ok := c.d.ByPID(t.TGID)
+			if !ok {
+				return nil
+			}
+			t = l
+		}
+		if c.shown[t.Addr] {
+			return nil
+		}
+		c.shown[t.Addr] = true
+	}
+	switch {
+	case f&psParents != 0:
+		c.parents(t)
+		fmt.Fprintln(w)
+		return nil
+	case f&psChildren != 0:
+		c.children(t)
+		fmt.Fprintln(w)
+		return nil
+	case f&psLastRun != 0:
+		width := 1
+		if len(order) > 0 {
+			width = len(fmt.Sprint(order[0].LastArrival))
+		}
+		fmt.Fprintf(w, "[%*d] [%s]  ", width, t.LastArrival, tasks.StateString(t.StateValue()))
+		writeTaskHeader(w, t)
+		return nil
+	case f&psMsecs != 0:
+		return c.msecs(t)
+	case f&psTgidList != 0:
+		c.tgidList(t)
+		return nil
+	}
+	if f&psActive != 0 && !c.specified && !t.Active {
+		return nil
+	}
+	WritePsLine(w, t, f&psKstackp != 0)
+	return nil
+}
+
+// WritePsLine prints one ps line in crash's layout.
+func WritePsLine(w io.Writer, t *PsTask, kstackp bool) {
+	mark := "  "
+	if t.Active {
+		mark = "> "
+	}
+	cpu := "?"
+	if t.CPU >= 0 {
+		cpu = fmt.Sprint(t.CPU)
+	}
+	ptr := mkCenter(fmt.Sprintf("%x", t.Addr), 16, true)
+	if kstackp {
+		if t.Active || t.KernelSP == 0 {
+			ptr = mkCenter("--", 16, true)
+		} else {
+			ptr = mkCenter(fmt.Sprintf("%x", t.KernelSP), 16, true)
+		}
+	}
+	st := tasks.StateString(t.StateValue())
+	pad := "  "
+	if len(st) > 3 {
+		pad = " "
+	}
+	pct := fmt.Sprintf("%.1f", t.PctMem)
+	if len(pct) == 3 {
+		pct = mkCenter(pct, 4, true)
+	}
+	comm := t.Comm
+	if t.IsKernelThread() {
+		comm = "[" + comm + "]"
+	}
+	fmt.Fprintf(w, "%s%7d %7d %3s  %s %3s%s%s %8d %8d  %s\n", mark, t.PID, t.PPID, cpu, ptr, st, pad,
+		pct, t.Mem.TotalVM*4096/1024, t.Mem.RSS*4096/1024, comm)
+}
+
+// writeTaskHeader is crash's print_task_header.
+func writeTaskHeader(w io.Writer, t *PsTask) {
+	cpu := "?"
+	if t.CPU >= 0 {
+		cpu = fmt.Sprint(t.CPU)
+	}
+	fmt.Fprintf(w, "PID: %-7d  TASK: %-16x  CPU: %-3s  COMMAND: \"%s\"\n", t.PID, t.Addr, cpu, t.Comm)
+}
+
+// parents is crash's parent_list: the chain of task_struct.parent up to
+// the task that is its own parent, oldest first, each indented one more.
+func (c *psCtx) parents(t *PsTask) {
+	chain := []uint64{t.Addr}
+	seen := map[uint64]bool{t.Addr: true}
+	for cur := t; ; {
+		par := cur.PtraceParent
+		if par == cur.Addr || par == 0 || seen[par] {
+			break
+		}
+		seen[par] = true
+		chain = append(chain, par)
+		next, ok := c.d.ByAddr(par)
+		if !ok {
+			break
+		}
+		cur = next
+	}
+	for i := len(chain) - 1; i >= 0; i-- {
+		if pt, ok := c.d.ByAddr(chain[i]); ok {
+			fmt.Fprint(c.env.Out, strings.Repeat(" ", len(chain)-1-i))
+			writeTaskHeader(c.env.Out, pt)
+		}
+	}
+}
+
+// children is crash's child_list.
+func (c *psCtx) children(t *PsTask) {
+	w := c.env.Out
+	writeTaskHeader(w, t)
+	n := 0
+	for i := range c.d.Tasks {
+		if c.d.Tasks[i].PtraceParent == t.Addr {
+			fmt.Fprint(w, "  ")
+			writeTaskHeader(w, &c.d.Tasks[i])
+			n++
+		}
+	}
+	if n == 0 {
+		fmt.Fprintln(w, "  (no children)")
+	}
+}
+
+// tgidList is crash's show_tgid_list: a leader and its other threads.
+func (c *psCtx) tgidList(t *PsTask) {
+	w := c.env.Out
+	if t.PID != t.TGID {
+		if !c.specified {
+			return
+		}
+		l, ok := c.d.ByPID(t.TGID)
+		if !ok {
+			return
+		}
+		t = l
+	}
+	if t.PID == 0 && c.shown[0] {
+		return
+	}
+	writeTaskHeader(w, t)
+	n := 0
+	for i := range c.d.Tasks {
+		o := &c.d.Tasks[i]
+		if o.Addr == t.Addr || o.TGID != t.TGID {
+			continue
+		}
+		fmt.Fprint(w, "  ")
+		writeTaskHeader(w, o)
+		n++
+		if o.PID == 0 {
+			c.shown[0] = true
+		}
+	}
+	if n == 0 {
+		fmt.Fprintln(w, "  (no threads)")
+	}
+	fmt.Fprintln(w)
+}
+
+func (c *psCtx) sysinfo() (*sysinfo.Info, error) {
+	if c.info != nil {
+		return c.info, nil
+	}
+	zero := 0
+	in, err := sysinfo.Gather(c.p, sysinfo.Options{Tasks: &zero})
+	if err != nil {
+		return nil, err
+	}
+	if !in.JiffiesOK {
+		return nil, errors.New("cannot read jiffies")
+	}
+	c.info = in
+	return in, nil
+}
+
+// times is crash's show_task_times: the tasks (one, or all that pass the
+// filters) by start time, with run time, start time and CPU times.
+func (c *psCtx) times(order []PsTask, one *PsTask) error {
+	in, err := c.sysinfo()
+	if err != nil {
+		return err
+	}
+	var list []*PsTask
+	if one != nil {
+		t := one
+		if c.flag&psGroup != 0 && t.PID != t.TGID {
+			l, ok := c.d.ByPID(t.TGID)
+			if !ok {
+				return nil
+			}
+			t = l
+		}
+		if c.flag&psUser != 0 && t.IsKernelThread() || c.flag&psKernel != 0 && !t.IsKernelThread() {
+			return nil
+		}
+		if c.flag&psGroup != 0 {
+			if c.shown[t.Addr] {
+				return nil
+			}
+			c.shown[t.Addr] = true
+		}
+		list = append(list, t)
+	} else {
+		for i := range order {
+			t := &order[i]
+			if c.flag&psUser != 0 && t.IsKernelThread() || c.flag&psKernel != 0 && !t.IsKernelThread() {
+				continue
+			}
+			if c.flag&psGroup != 0 && t.PID != t.TGID {
+				continue
+			}
+			list = append(list, t)
+		}
+	}
+	sort.SliceStable(list, func(i, j int) bool { return list[i].StartTime < list[j].StartTime })
+	hz := uint64(in.HZ)
+	now := in.UptimeJiffies()
+	w := c.env.Out
+	for _, t := range list {
+		run := uint64(0)
+		if st := t.StartTime / 1e9 * hz; st <= now {
+			run = now - st
+		}
+		writeTaskHeader(w, t)
+		fmt.Fprintf(w, "    RUN TIME: %s\n", sysinfo.FormatUptime(run, in.HZ))
+		fmt.Fprintf(w, "  START TIME: %d\n", t.StartTime)
+		fmt.Fprintf(w, "       UTIME: %d\n", t.UTime)
+		fmt.Fprintf(w, "       STIME: %d\n\n", t.STime)
+	}
+	return nil
+}
+
+// nanosText is crash's translate_nanoseconds: "D HH:MM:SS.mmm".
+func nanosText(v uint64) string {
+	v /= 1000000
+	ms := v % 1000
+	v /= 1000
+	secs := v % 60
+	v /= 60
+	mins := v % 60
+	v /= 60
+	hours := v % 24
+	days := v / 24
+	return fmt.Sprintf("%d %02d:%02d:%02d.%03d", days, hours, mins, secs, ms)
+}
+
+// msecs is crash's show_milliseconds for one task: how long before its
+// CPU's run-queue clock it last ran.
+func (c *psCtx) msecs(t *PsTask) error {
+	cpu := t.CPU
+	clocks := tasks.RunQueueClock(c.p, []int{cpu})
+	clock, ok := clocks[cpu]
+	if !ok {
+		return fmt.Errorf("cannot read the run-queue clock of CPU %d", cpu)
+	}
+	maxDays := strings.IndexByte(nanosText(clock), ' ')
+	delta := uint64(0)
+	if clock > t.LastArrival {
+		delta = clock - t.LastArrival
+	}
+	s := nanosText(delta)
+	days := strings.IndexByte(s, ' ')
+	pad := ""
+	if maxDays > days {
+		pad = strings.Repeat(" ", maxDays-days)
+	}
+	fmt.Fprintf(c.env.Out, "[%s%s] [%s]  ", pad, s, tasks.StateString(t.StateValue()))
+	writeTaskHeader(c.env.Out, t)
+	return nil
+}
+
+// summary is crash's show_ps_summary: the count of tasks in each state,
+// in the order the states are first met.
+func (c *psCtx) summary() {
+	var names []string
+	counts := map[string]int{}
+	for i := range c.d.Tasks {
+		s := tasks.StateString(c.d.Tasks[i].StateValue())
+		if counts[s] == 0 {
+			names = append(names, s)
+		}
+		counts[s]++
+	}
+	for _, s := range names {
+		fmt.Fprintf(c.env.Out, "  %s: %d\n", s, counts[s])
+	}
+}

@@ -1,0 +1,254 @@
+package commands
+
+// p, px, pd: print the value of an expression, as crash's cmd_p
+// (symbols.c) hands it to gdb's print, with gdb's value formats
+// (internal/expr).
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"kdive/internal/expr"
+	"kdive/internal/program"
+	"kdive/internal/types"
+)
+
+func init() {
+	Register(&Command{
+		Name:    "p",
+		Aliases: []string{"print"},
+		Summary: "print the value of an expression",
+		Usage:   pSynopsis,
+		Help: `  Prints the value of a C expression as gdb's print does: "$N = value",
+  structures with nested braces, pointers with the symbol they point to,
+  char arrays as strings.  When the expression is a lone symbol, the line
+  starts with "symbol = ".
+
+        -x  integers in hexadecimal (gdb's output radix 16); px is p -x.
+        -d  integers in decimal (the default); pd is p -d.
+        /FMT as gdb: "p /x expr" (hex, no symbols), "p /d expr", "p /u expr".
+
+  Expressions: numbers ('c' characters), globals, a.b, p->b, a[i], * & - ~ !,
+  + - * / % << >> & | ^ && ||, comparisons, ?:, casts such as
+  (struct task_struct *)0xffff888004a0c000, sizeof(type), sizeof expr.
+  Types come from BTF (vmlinux .BTF or the dump's own); globals BTF has
+  no type for are shown as unsigned long (text symbols as functions).
+
+EXAMPLES
+    kdive> p sizeof(struct task_struct)
+    $1 = 9728
+    kdive> p init_task.comm
+    $2 = "swapper/0\000\000\000\000\000\000"
+    kdive> p &init_task
+    $3 = (struct task_struct *) 0xffffffff9be1aa40 <init_task>`,
+		Run: func(env *Env, args []string) error { return pCommand(env, "p", args, 0) },
+	})
+	Register(&Command{
+		Name:    "px",
+		Summary: "print an expression with hexadecimal integers (p -x)",
+		Usage:   pSynopsis,
+		Help:    "  px is p -x: see \"help p\".",
+		Run:     func(env *Env, args []string) error { return pCommand(env, "px", args, 16) },
+	})
+	Register(&Command{
+		Name:    "pd",
+		Summary: "print an expression with decimal integers (p -d)",
+		Usage:   pSynopsis,
+		Help:    "  pd is p -d: see \"help p\".",
+		Run:     func(env *Env, args []string) error { return pCommand(env, "pd", args, 10) },
+	})
+}
+
+const pSynopsis = "[-x|-d][-u] [expression | symbol[:cpuspec]]"
+
+// progEnv is the expression environment of a program: its memory, its
+// symbols as crash sees them, and its types.
+type progEnv struct {
+	prog *program.Program
+	v    *ksymView
+}
+
+func newProgEnv(prog *program.Program) *progEnv { return &progEnv{prog: prog} }
+
+func (e *progEnv) view() *ksymView {
+	if e.v == nil {
+		e.v = viewOf(e.prog)
+	}
+	return e.v
+}
+
+func (e *progEnv) ReadAt(b []byte, addr uint64) (int, error) { return e.prog.ReadAt(b, addr) }
+
+func (e *progEnv) Symbol(name string) (uint64, bool, bool) {
+	l := e.view().search(name)
+	if len(l) == 0 {
+		return 0, false, false
+	}
+	return l[0].Addr, e.view().isText(l[0]), true
+}
+
+func (e *progEnv) Types() *types.Registry { return e.prog.Types() }
+
+// symbolize names an address as gdb does after a pointer: "sym" or
+// "sym+off", for addresses in the kernel image (gdb knows no module
+// symbols until they are loaded).
+func (e *progEnv) symbolize(addr uint64) (string, bool) {
+	v := e.view()
+	sp, off, ok := v.valueSearch(addr)
+	if !ok || sp.mod != nil || sp.pseudo != 0 {
+		return "", false
+	}
+	if off != 0 {
+		return fmt.Sprintf("%s+%d", sp.Name, off), true
+	}
+	return sp.Name, true
+}
+
+func (e *progEnv) printOpts(radix int) expr.PrintOpts {
+	return expr.PrintOpts{Radix: radix, Symbolize: e.symbolize}
+}
+
+// history numbers gdb's value history ($1, $2, ...) per program.
+var history struct {
+	sync.Mutex
+	n map[*program.Program]int
+}
+
+func nextHistory(p *program.Program) int {
+	history.Lock()
+	defer history.Unlock()
+	if history.n == nil {
+		history.n = map[*program.Program]int{}
+	}
+	history.n[p]++
+	return history.n[p]
+}
+
+func pCommand(env *Env, name string, args []string, radix int) error {
+	opts, rest, err := getopt(name, args, "dhxu")
+	if err != nil {
+		writeUsage(env, name, pSynopsis)
+		return err
+	}
+	for _, o := range opts {
+		switch o.c {
+		case 'd':
+			if radix == 16 {
+				return errors.New("-d and -x are mutually exclusive")
+			}
+			radix = 10
+		case 'x', 'h':
+			if radix == 10 && name != "pd" {
+				return errors.New("-d and -x are mutually exclusive")
+			}
+			radix = 16
+		case 'u':
+			return errors.New("-u: kdive does not read user virtual memory")
+		}
+	}
+	if len(rest) == 0 {
+		writeUsage(env, name, pSynopsis)
+		return errors.New("missing expression")
+	}
+	pe := newProgEnv(env.Prog)
+	po := pe.printOpts(radix)
+	if f := rest[0]; strings.HasPrefix(f, "/") && len(f) >= 2 {
+		switch f[len(f)-1] {
+		case 'x', 'd', 'u':
+			po.Fmt = f[len(f)-1]
+		default:
+			return fmt.Errorf("/%s: unsupported print format", f[1:])
+		}
+		rest = rest[1:]
+		if len(rest) == 0 {
+			return errors.New("missing expression")
+		}
+	}
+	leader := ""
+	if len(rest) == 1 {
+		if _, _, ok := pe.Symbol(rest[0]); ok {
+			leader = rest[0]
+			if done, err := pPerCPU(env, pe, rest[0], po); done || err != nil {
+				return err
+			}
+		}
+	}
+	src := strings.Join(rest, " ")
+	v, err := expr.Eval(pe, src)
+	if err != nil {
+		return err
+	}
+	s, err := expr.FormatTop(v, po)
+	if err != nil {
+		return err
+	}
+	out := fmt.Sprintf("$%d = %s\n", nextHistory(env.Prog), s)
+	fmt.Fprint(env.Out, leaderLine(leader, out))
+	return nil
+}
+
+// leaderLine is crash's process_gdb_output with a leader: "NAME = " before
+// gdb's output, and a first line holding a '{' that does not end it split
+// before the brace.
+func leaderLine(leader, out string) string {
+	if leader == "" {
+		return out
+	}
+	first, rest, _ := strings.Cut(out, "\n")
+	if i := strings.IndexByte(first, '{'); i >= 0 && i < len(first)-1 {
+		first = first[:i] + "\n {" + first[i+1:]
+	}
+	return leader + " = " + first + "\n" + rest
+}
+
+// pPerCPU is crash's display_per_cpu_info for a per-CPU symbol: its type
+// and each CPU's address.
+func pPerCPU(env *Env, pe *progEnv, name string, po expr.PrintOpts) (bool, error) {
+	v := pe.view()
+	l := v.search(name)
+	if len(l) == 0 || !v.percpu || l[0].mod != nil || l[0].Addr >= v.firstK {
+		return false, nil
+	}
+	switch l[0].Type {
+	case 'd', 'D', 'V':
+	default:
+		return false, nil
+	}
+	fmt.Fprintf(env.Out, "PER-CPU DATA TYPE:\n  ")
+	if t, err := pe.Types().LookupVar(name); err == nil {
+		fmt.Fprintf(env.Out, "%s;\n", types.Decl(t, name))
+	} else {
+		fmt.Fprintf(env.Out, "[undetermined type] %s;\n", name)
+	}
+	fmt.Fprintf(env.Out, "PER-CPU ADDRESSES:\n")
+	for c, off := range perCPUOffsets(env) {
+		fmt.Fprintf(env.Out, "  [%d]: %x\n", c, l[0].Addr+off)
+	}
+	return true, nil
+}
+
+// perCPUOffsets returns __per_cpu_offset of each CPU that was set up:
+// CPU i counts when no later entry run starts at it (CPUs never set up all
+// hold one common value, so the count is the first i >= 1 whose entry
+// equals the next one).
+func perCPUOffsets(env *Env) []uint64 {
+	var out []uint64
+	cur, err := env.Prog.PerCPUOffset(0)
+	if err != nil {
+		return nil
+	}
+	for c := 1; c < 8192; c++ {
+		next, err := env.Prog.PerCPUOffset(c)
+		if err != nil {
+			break
+		}
+		if c > 1 && next == cur {
+			return out
+		}
+		out = append(out, cur)
+		cur = next
+	}
+	return append(out, cur)
+}

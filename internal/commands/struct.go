@@ -1,0 +1,477 @@
+package commands
+
+// struct, union: a structure's declaration (with member offsets), or its
+// contents at an address, as crash's cmd_datatype_common and
+// do_datatype_addr (symbols.c) show them.
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"kdive/internal/expr"
+	"kdive/internal/types"
+)
+
+func init() {
+	for _, kw := range []string{"struct", "union"} {
+		kw := kw
+		Register(&Command{
+			Name:    kw,
+			Summary: kw + " contents",
+			Usage:   structSynopsis(kw),
+			Help: fmt.Sprintf(`  Without an address, shows the declaration of %[1]s NAME as gdb does, then
+  "SIZE: n".  With an address (hexadecimal) or a symbol, shows the %[1]s's
+  contents there as gdb prints them.  NAME.member[,member...] limits the
+  output to those members (a.b.c and a[i] reach nested members).
+
+        -o  show member offsets; with an address, member addresses.
+        -x  integers in hexadecimal.  -d  integers in decimal.
+   -c count  show count consecutive %[1]ss (also: a count after the address;
+            a negative count ends at the address).
+  -l offset  the address is that of a member at offset (a number or
+            struct.member) inside the %[1]s.
+
+EXAMPLES
+    kdive> %[1]s list_head ffffffff9be1b2d0
+    %[1]s list_head {
+      next = 0xffff8ef0811ea090,
+      prev = 0xffff8ef09fe0d090
+    }
+    kdive> struct task_struct.comm,pid init_task
+      comm = "swapper/0\000\000\000\000\000\000",
+      pid = 0,`, kw),
+			Run: func(env *Env, args []string) error { return structCommand(env, kw, args) },
+		})
+	}
+}
+
+func structSynopsis(kw string) string {
+	return fmt.Sprintf("%s_name[.member[,member]][-o][-l offset][-rfuxdp]\n       [address | symbol][:cpuspec] [count | -c count]", kw)
+}
+
+type structReq struct {
+	kw      string // "struct" or "union"
+	t       *types.Type
+	name    string // the name as given (tag or typedef)
+	members []string
+	offsets bool
+	radix   int
+}
+
+func structCommand(env *Env, kw string, args []string) error {
+	opts, rest, err := getopt(kw, args, "pxdhfuc:rvol:")
+	if err != nil {
+		writeUsage(env, kw, structSynopsis(kw))
+		return err
+	}
+	req := &structReq{kw: kw}
+	count, haveCount := int64(1), false
+	var listOff uint64
+	listOffArg := ""
+	for _, o := range opts {
+		switch o.c {
+		case 'o':
+			req.offsets = true
+		case 'x', 'h':
+			if req.radix == 10 {
+				return errors.New("-d and -x are mutually exclusive")
+			}
+			req.radix = 16
+		case 'd':
+			if req.radix == 16 {
+				return errors.New("-d and -x are mutually exclusive")
+			}
+			req.radix = 10
+		case 'c':
+			n, err := strconv.ParseInt(o.arg, 10, 64)
+			if err != nil {
+				n = 0 // atoi
+			}
+			count, haveCount = n, true
+		case 'l':
+			listOffArg = o.arg
+		default:
+			return fmt.Errorf("-%c is not supported", o.c)
+		}
+	}
+	if len(rest) == 0 {
+		writeUsage(env, kw, structSynopsis(kw))
+		return errors.New("missing argument")
+	}
+	spec := rest[0]
+	if strings.HasSuffix(spec, ",") || strings.HasSuffix(spec, ".") {
+		return fmt.Errorf("invalid format: %s", spec)
+	}
+	pe := newProgEnv(env.Prog)
+	var addr uint64
+	haveAddr := false
+	for _, a := range rest[1:] {
+		if haveAddr && haveCount {
+			return errors.New("too many arguments!")
+		}
+		switch {
+		case isCrashDecimal(a) || isCrashHex(a):
+			if haveAddr {
+				n, err := parseCrashNumber(a)
+				if err != nil {
+					return err
+				}
+				count, haveCount = int64(n), true
+				continue
+			}
+			v, err := parseCrashHex(a)
+			if err != nil {
+				return err
+			}
+			if v < 0xffff800000000000 {
+				return fmt.Errorf("invalid kernel virtual address: %s", a)
+			}
+			addr, haveAddr = v, true
+		case strings.HasPrefix(a, "(") && !haveAddr:
+			// kdive: a C expression for the address.
+			v, err := expr.Eval(pe, a)
+			if err != nil {
+				return err
+			}
+			u, err := v.Uint()
+			if err != nil {
+				return err
+			}
+			addr, haveAddr = u, true
+		default:
+			if s, _, ok := pe.Symbol(a); ok && !haveAddr {
+				addr, haveAddr = s, true
+				continue
+			}
+			fmt.Fprintf(env.Out, "symbol not found: %s\npossible alternatives:\n", a)
+			if !symbolQuery(env, pe, a) {
+				fmt.Fprintf(env.Out, "  (none found)\n")
+			}
+			return nil
+		}
+	}
+	if haveCount && !haveAddr {
+		return errors.New("no kernel virtual address argument entered")
+	}
+	name, memberList, _ := strings.Cut(spec, ".")
+	if memberList != "" {
+		for _, m := range strings.Split(memberList, ",") {
+			if m != "" {
+				req.members = append(req.members, m)
+			}
+		}
+	}
+	reg := env.Prog.Types()
+	t, err := reg.LookupType(name)
+	if err == nil && !t.IsComposite() {
+		err = types.ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("invalid data structure reference: %s", name)
+	}
+	if k := t.Strip().Kind.String(); k != kw {
+		return fmt.Errorf("data type mismatch: %s is not a %s", name, kw)
+	}
+	req.t, req.name = t, name
+	if listOffArg != "" {
+		if isCrashDecimal(listOffArg) || isCrashHex(listOffArg) {
+			listOff, _ = parseCrashNumber(listOffArg)
+		} else if off, err := memberOffsetOf(reg, listOffArg); err == nil {
+			listOff = off
+		} else {
+			return fmt.Errorf("invalid -l option: %s", listOffArg)
+		}
+	}
+	if len(req.members) > 1 && !haveAddr {
+		if req.offsets {
+			fmt.Fprintf(env.Err, "%s: -o option not valid with multiple member format\n", kw)
+		} else {
+			fmt.Fprintf(env.Err, "%s: multiple member format not supported in this syntax\n", kw)
+		}
+		req.members = nil
+		req.offsets = true
+	}
+	if len(req.members) > 1 && haveAddr && req.offsets {
+		return errors.New("-o option not valid with multiple member format")
+	}
+	if !haveAddr {
+		return req.declaration(env, 0)
+	}
+	addr -= listOff
+	size := req.t.Size
+	if count < 0 {
+		addr -= size * uint64(-count)
+		addr += size
+		count = -count
+	}
+	for c := int64(0); c < count; c++ {
+		if c > 0 {
+			fmt.Fprintln(env.Out)
+		}
+		if err := req.contents(env, pe, addr+uint64(c)*size); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// memberOffsetOf reads "struct.member" and returns the member's offset.
+func memberOffsetOf(reg *types.Registry, s string) (uint64, error) {
+	name, member, ok := strings.Cut(s, ".")
+	if !ok {
+		return 0, types.ErrNotFound
+	}
+	t, err := reg.LookupType(name)
+	if err != nil {
+		return 0, err
+	}
+	off, _, err := t.MemberPath(member)
+	return off, err
+}
+
+// symbolQuery is crash's symbol_query: the symbols whose names contain s.
+func symbolQuery(env *Env, pe *progEnv, s string) bool {
+	found := false
+	for _, sp := range pe.view().kern {
+		if strings.Contains(sp.Name, s) {
+			fmt.Fprintf(env.Out, "  %s\n", sp.Name)
+			found = true
+		}
+	}
+	return found
+}
+
+// declaration prints the type's declaration: all of it with "SIZE: n",
+// or one member's line with its offset (or address, when vaddr != 0).
+func (r *structReq) declaration(env *Env, vaddr uint64) error {
+	st := r.t.Strip()
+	text := ptypeString(st, 0) + "\n"
+	if r.t.Kind == types.Typedef {
+		text = "typedef " + strings.TrimSuffix(text, "\n") + " " + r.name + ";\n"
+	}
+	member := ""
+	if len(r.members) == 1 {
+		member = r.members[0]
+		if _, ok := st.FindMember(member); !ok {
+			return fmt.Errorf("invalid data structure reference: %s.%s", r.name, member)
+		}
+	}
+	if r.offsets || member != "" {
+		text = withOffsets(text, st, r.t.Size, vaddr, member)
+	}
+	fmt.Fprint(env.Out, text)
+	if member == "" {
+		if r.radix == 16 {
+			fmt.Fprintf(env.Out, "SIZE: 0x%x\n", r.t.Size)
+		} else {
+			fmt.Fprintf(env.Out, "SIZE: %d\n", r.t.Size)
+		}
+	}
+	return nil
+}
+
+// withOffsets is crash's show_member_offset applied to each member line of
+// a declaration: "  [offset]" (or "  [address]") right-aligned in a field
+// as wide as the struct's size plus 4, then the line less 3 of its
+// leading blanks; lines crash finds no member in get blanks instead. With
+// member set, only that member's line is kept.
+func withOffsets(text string, st *types.Type, size, vaddr uint64, member string) string {
+	sizeStr := strconv.FormatUint(size, 10)
+	width := len(sizeStr) + 4
+	var sb strings.Builder
+	lines := strings.SplitAfter(text, "\n")
+	for _, line := range lines {
+		if line == "" {
+			continue
+		}
+		if line[0] != ' ' && line[0] != '\t' {
+			sb.WriteString(line)
+			continue
+		}
+		target := offsetTarget(line)
+		if target == "" {
+			if member == "" {
+				sb.WriteString(strings.Repeat(" ", len(sizeStr)+1) + line)
+			}
+			continue
+		}
+		if member != "" && target != member {
+			continue
+		}
+		f, ok := st.FindMember(target)
+		if !ok {
+			if member == "" {
+				sb.WriteString(strings.Repeat(" ", len(sizeStr)+1) + line)
+			}
+			continue
+		}
+		var lab string
+		if vaddr != 0 {
+			lab = fmt.Sprintf("  [%x]", vaddr+f.Offset)
+		} else {
+			lab = fmt.Sprintf("  [%d]", f.Offset)
+		}
+		fmt.Fprintf(&sb, "%*s", width, lab)
+		if len(line) > 3 {
+			sb.WriteString(line[3:])
+		}
+	}
+	return sb.String()
+}
+
+// offsetTarget finds the member name in a declaration line as crash's
+// show_member_offset does.
+func offsetTarget(line string) string {
+	words := strings.Fields(line)
+	target := ""
+	switch {
+	case strings.Contains(line, ":"):
+		for i, w := range words {
+			if i > 0 && w == ":" {
+				target = words[i-1]
+				break
+			}
+		}
+	case len(words) > 0:
+		found := false
+		if strings.Contains(line, "(*") {
+			for _, w := range words {
+				var t string
+				switch {
+				case strings.HasPrefix(w, "(*"):
+					t = w[2:]
+				case strings.HasPrefix(w, "*(*"):
+					t = w[3:]
+				case strings.HasPrefix(w, "**(*"):
+					t = w[4:]
+				default:
+					continue
+				}
+				if j := strings.Index(t, ")"); j >= 0 {
+					target = t[:j]
+					found = true
+					break
+				}
+			}
+		}
+		if !found {
+			last := words[len(words)-1]
+			if strings.Contains(last, ";") {
+				target = last
+			}
+		}
+	}
+	if target == "" {
+		return ""
+	}
+	target = strings.Map(func(r rune) rune {
+		if strings.ContainsRune("*[];()", r) {
+			return ' '
+		}
+		return r
+	}, target)
+	f := strings.Fields(target)
+	if len(f) == 0 {
+		return ""
+	}
+	return f[0]
+}
+
+// contents prints the struct at addr, or the requested members.
+func (r *structReq) contents(env *Env, pe *progEnv, addr uint64) error {
+	if r.offsets {
+		return r.declaration(env, addr)
+	}
+	po := pe.printOpts(r.radix)
+	v := expr.At(pe, r.t, addr)
+	if len(r.members) == 0 {
+		s, err := expr.FormatTop(v, po)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Out, "%s %s %s\n", r.kw, r.name, s)
+		return nil
+	}
+	for _, m := range r.members {
+		line, err := memberLine(v, m, po)
+		if err != nil {
+			return fmt.Errorf("invalid data structure member reference: %s", m)
+		}
+		fmt.Fprint(env.Out, line)
+	}
+	return nil
+}
+
+// memberLine prints one member of a struct value as crash's
+// parse_for_member(_extended) cuts it from gdb's output: "  path = value"
+// and a comma unless the member is the last of its braces.
+func memberLine(v *expr.Value, path string, po expr.PrintOpts) (string, error) {
+	cur := v
+	last := true
+	for _, part := range splitPath(path) {
+		name, idx := part.name, part.idx
+		st := cur.Type.Strip()
+		f, ok := st.FindMember(name)
+		if !ok {
+			return "", fmt.Errorf("no member %s", name)
+		}
+		container := st
+		if len(f.Via) > 0 {
+			container = f.Via[len(f.Via)-1].Type.Strip()
+		}
+		last = len(container.Members) > 0 && container.Members[len(container.Members)-1].Name == name
+		mv, err := cur.Member(name)
+		if err != nil {
+			return "", err
+		}
+		for _, i := range idx {
+			a := mv.Type.Strip()
+			if a.Kind != types.Array {
+				return "", fmt.Errorf("%s is not an array", name)
+			}
+			last = uint64(i) == a.Len-1
+			if mv, err = mv.Index(i); err != nil {
+				return "", err
+			}
+		}
+		cur = mv
+	}
+	if cur.LVal && cur.BitSize == 0 {
+		if _, err := cur.Bytes(); err != nil {
+			return "", err
+		}
+	}
+	s, err := expr.Format(cur, po, 1)
+	if err != nil {
+		return "", err
+	}
+	comma := ","
+	if last {
+		comma = ""
+	}
+	return "  " + path + " = " + s + comma + "\n", nil
+}
+
+type pathPart struct {
+	name string
+	idx  []int64
+}
+
+func splitPath(path string) []pathPart {
+	var out []pathPart
+	for _, p := range strings.Split(path, ".") {
+		pp := pathPart{name: p}
+		if i := strings.IndexByte(p, '['); i >= 0 {
+			pp.name = p[:i]
+			for _, s := range strings.Split(p[i+1:], "[") {
+				s = strings.TrimSuffix(s, "]")
+				n, _ := strconv.ParseInt(s, 0, 64)
+				pp.idx = append(pp.idx, n)
+			}
+		}
+		out = append(out, pp)
+	}
+	return out
+}

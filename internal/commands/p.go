@@ -97,7 +97,8 @@ func (e *progEnv) Types() *types.Registry { return e.prog.Types() }
 func (e *progEnv) symbolize(addr uint64) (string, bool) {
 	v := e.view()
 	sp, off, ok := v.valueSearch(addr)
-	if !ok || sp.mod != nil || sp.pseudo != 0 {
+	if !ok || sp.mod != nil || sp.pseudo != 0 || strings.HasPrefix(sp.Name, ".") {
+		// gdb knows no section symbols (".data") and no module symbols.
 		return "", false
 	}
 	if off != 0 {

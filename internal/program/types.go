@@ -1,8 +1,10 @@
 package program
 
 import (
+	"fmt"
 	"sync"
 
+	"kdive/internal/dwarfx"
 	"kdive/internal/types"
 )
 
@@ -37,9 +39,62 @@ func (p *Program) typeReg() *typeReg {
 		t, err := p.impl.loadTypes()
 		if err != nil {
 			r.err = err
-			return
+		} else {
+			r.reg.Append(types.NewBTF(t.Spec, t.Source))
 		}
-		r.reg.Append(types.NewBTF(t.Spec, t.Source))
+		if p.VmlinuxPath != "" {
+			// DWARF after BTF: BTF answers type questions at once; the
+			// vmlinux's DWARF adds what BTF lacks (the types of global
+			// variables), indexed on first use.
+			r.reg.Append(&lazyDWARF{path: p.VmlinuxPath})
+		}
 	})
 	return r
 }
+
+// lazyDWARF is a types.Source over a vmlinux's DWARF, indexed the first
+// time it is asked.
+type lazyDWARF struct {
+	path string
+	once sync.Once
+	src  *dwarfx.Source
+	err  error
+}
+
+func (l *lazyDWARF) get() (*dwarfx.Source, error) {
+	l.once.Do(func() {
+		ix, err := dwarfx.Open(l.path)
+		if err != nil {
+			l.err = fmt.Errorf("%s: DWARF: %w", l.path, err)
+			return
+		}
+		l.src = dwarfx.NewSource(ix, "")
+	})
+	return l.src, l.err
+}
+
+func (l *lazyDWARF) LookupType(name string) (*types.Type, error) {
+	s, err := l.get()
+	if err != nil {
+		return nil, err
+	}
+	return s.LookupType(name)
+}
+
+func (l *lazyDWARF) LookupVar(name string) (*types.Type, error) {
+	s, err := l.get()
+	if err != nil {
+		return nil, err
+	}
+	return s.LookupVar(name)
+}
+
+func (l *lazyDWARF) LookupEnumerator(name string) (*types.Type, int64, error) {
+	s, err := l.get()
+	if err != nil {
+		return nil, 0, err
+	}
+	return s.LookupEnumerator(name)
+}
+
+func (l *lazyDWARF) Describe() string { return "DWARF from " + l.path }

@@ -302,7 +302,12 @@ func btTask(w io.Writer, p *program.Program, k *stack.Kernel, t tasks.Task, o *b
 func stackName(s stack.Stack) string {
 	switch s.Kind {
 	case stack.KindException:
-		return s.Name + " exception stack"
+		// crash's names for the IST stacks.
+		name := map[string]string{"DF": "DOUBLEFAULT", "DB": "DEBUG"}[s.Name]
+		if name == "" {
+			name = s.Name
+		}
+		return name + " exception stack"
 	case stack.KindIRQ:
 		return "IRQ stack"
 	case stack.KindEntry:

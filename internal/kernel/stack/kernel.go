@@ -513,7 +513,10 @@ func (k *Kernel) nmiExtension(u *Unwinder, tr *Trace, cpu int) *Trace {
 // crash_setup_regs took in the middle of the function). The result is the
 // new walk up to that point followed by tr.
 func (k *Kernel) join(u *Unwinder, tr *Trace, fn string, lo, hi uint64) *Trace {
-	if len(tr.Frames) == 0 || hi <= lo || hi-lo > 4*ThreadSize {
+	if hi <= lo || hi-lo > 4*ThreadSize {
+		return nil
+	}
+	if len(tr.Frames) == 0 && tr.User == nil {
 		return nil
 	}
 	start, err := k.P.Symbol(fn)
@@ -532,7 +535,6 @@ func (k *Kernel) join(u *Unwinder, tr *Trace, fn string, lo, hi uint64) *Trace {
 			return nil
 		}
 	}
-	f0 := tr.Frames[0]
 	n := (hi - lo) / 8
 	buf := make([]byte, n*8)
 	if _, err := k.P.ReadAt(buf, lo); err != nil {
@@ -545,6 +547,15 @@ func (k *Kernel) join(u *Unwinder, tr *Trace, fn string, lo, hi uint64) *Trace {
 		}
 		addr := lo + uint64(8*i)
 		c := u.Unwind(State{IP: v, SP: addr + 8, Addr: addr})
+		if len(tr.Frames) == 0 {
+			// The saved registers are user mode (an NMI from user space):
+			// the walk must end at exactly those user registers.
+			if c.User != nil && c.Err == nil && c.User.R[amd64.RIP] == tr.User.R[amd64.RIP] && c.User.R[amd64.RSP] == tr.User.R[amd64.RSP] {
+				return c
+			}
+			continue
+		}
+		f0 := tr.Frames[0]
 		for j, f := range c.Frames {
 			if j == 0 {
 				continue

@@ -45,6 +45,15 @@ func main() {
 			os.Exit(1)
 		}
 		fmt.Println(t.Size)
+		if os.Getenv("DWARF_BENCH_VERBOSE") != "" {
+			st, _ := os.ReadFile("/proc/self/status")
+			for _, l := range strings.Split(string(st), "\n") {
+				if strings.HasPrefix(l, "Rss") || strings.HasPrefix(l, "VmHWM") {
+					fmt.Fprintln(os.Stderr, l)
+				}
+			}
+			fmt.Fprintf(os.Stderr, "%+v\n", ix.Stats)
+		}
 		return
 	}
 	self, err := os.Executable()
@@ -52,8 +61,17 @@ func main() {
 		fatal(err)
 	}
 	fmt.Printf("vmlinux %s, %d runs each (median), cold process, warm page cache\n", *vmlinux, *runs)
-	kw, km, kout := measure(*runs, self, "-probe", "-vmlinux", *vmlinux)
-	dw, dm, dout := measure(*runs, *python, "-c", drgnScript, *vmlinux)
+	// Interleaved, so that load from elsewhere hits both alike.
+	var k, d samples
+	for i := 0; i < *runs; i++ {
+		k.run(self, "-probe", "-vmlinux", *vmlinux)
+		d.run(*python, "-c", drgnScript, *vmlinux)
+	}
+	kw, km, kout := k.median()
+	dw, dm, dout := d.median()
+	if la, err := os.ReadFile("/proc/loadavg"); err == nil {
+		fmt.Printf("load average after the runs: %s", la)
+	}
 	if kout != dout {
 		fmt.Printf("warning: sizes differ: kdive %q, drgn %q\n", kout, dout)
 	}
@@ -63,28 +81,33 @@ func main() {
 	fmt.Printf("ratio drgn/kdive: wall %.2fx, RSS %.2fx\n", dw.Seconds()/kw.Seconds(), float64(dm)/float64(km))
 }
 
-// measure runs a command n times and returns the median wall time, the
-// median peak RSS (KiB) and its output.
-func measure(n int, name string, args ...string) (time.Duration, int64, string) {
-	var walls []time.Duration
-	var rss []int64
-	out := ""
-	for i := 0; i < n; i++ {
-		cmd := exec.Command(name, args...)
-		cmd.Stderr = os.Stderr
-		start := time.Now()
-		b, err := cmd.Output()
-		wall := time.Since(start)
-		if err != nil {
-			fatal(fmt.Errorf("%s: %v", name, err))
-		}
-		out = strings.TrimSpace(string(b))
-		walls = append(walls, wall)
-		rss = append(rss, cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss)
+type samples struct {
+	walls []time.Duration
+	rss   []int64
+	out   string
+}
+
+// run runs a command once, recording its wall time, peak RSS (KiB) and output.
+func (s *samples) run(name string, args ...string) {
+	cmd := exec.Command(name, args...)
+	cmd.Stderr = os.Stderr
+	start := time.Now()
+	b, err := cmd.Output()
+	wall := time.Since(start)
+	if err != nil {
+		fatal(fmt.Errorf("%s: %v", name, err))
 	}
-	sort.Slice(walls, func(i, j int) bool { return walls[i] < walls[j] })
-	sort.Slice(rss, func(i, j int) bool { return rss[i] < rss[j] })
-	return walls[n/2], rss[n/2], out
+	s.out = strings.TrimSpace(string(b))
+	s.walls = append(s.walls, wall)
+	s.rss = append(s.rss, cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss)
+}
+
+// median returns the median wall time and peak RSS and the last output.
+func (s *samples) median() (time.Duration, int64, string) {
+	sort.Slice(s.walls, func(i, j int) bool { return s.walls[i] < s.walls[j] })
+	sort.Slice(s.rss, func(i, j int) bool { return s.rss[i] < s.rss[j] })
+	n := len(s.walls)
+	return s.walls[n/2], s.rss[n/2], s.out
 }
 
 func defaultVmlinux() string {

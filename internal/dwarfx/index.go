@@ -195,6 +195,11 @@ func newIndex(ef *elfFile) (*Index, error) {
 			off = u.end
 		}
 	}
+	if ix.infoMapped {
+		// Reading the unit headers faulted in (with fault-around) a good
+		// part of .debug_info; let it go before the scan.
+		ix.dropPages(ix.info, 0, uint64(len(ix.info)))
+	}
 	if err := ix.scan(); err != nil {
 		return nil, fmt.Errorf("%s: %w", ef.path, err)
 	}
@@ -319,6 +324,11 @@ func (ix *Index) scan() error {
 // b[lo:hi] (a read-only private file mapping: they stay in the page cache
 // and fault back in when read again), which keeps the resident set small.
 func (ix *Index) dropPages(b []byte, lo, hi uint64) {
+	ix.advise(b, lo, hi, unix.MADV_DONTNEED)
+}
+
+// advise applies madvise to the whole pages inside b[lo:hi].
+func (ix *Index) advise(b []byte, lo, hi uint64, advice int) {
 	if len(b) == 0 || hi <= lo {
 		return
 	}
@@ -329,7 +339,7 @@ func (ix *Index) dropPages(b []byte, lo, hi uint64) {
 	if end <= start || end > uint64(len(b)) {
 		return
 	}
-	_ = unix.Madvise(b[start:end], unix.MADV_DONTNEED)
+	_ = unix.Madvise(b[start:end], advice)
 }
 
 type scanner struct {

@@ -156,12 +156,16 @@ func TestPanicTraceMatchesConsole(t *testing.T) {
 func TestAllTasksUnwind(t *testing.T) {
 	vmlinux := testcorpus.Vmlinux(t)
 	for _, sc := range testcorpus.Scenarios() {
-		for _, format := range []string{testcorpus.KdumpELF, testcorpus.QEMUELF} {
+		for _, format := range []string{testcorpus.KdumpELF, testcorpus.QEMUELF, testcorpus.KdumpLZO + "/no-vmlinux"} {
 			t.Run(sc+"/"+format, func(t *testing.T) {
 				if testing.Short() && sc != "sysrq" {
 					t.Skip("-short: sysrq only")
 				}
-				p, err := program.Open(vmlinux, testcorpus.File(t, sc, format), program.OpenOptions{})
+				vml := vmlinux
+				if f, ok := strings.CutSuffix(format, "/no-vmlinux"); ok {
+					format, vml = f, ""
+				}
+				p, err := program.Open(vml, testcorpus.File(t, sc, format), program.OpenOptions{})
 				if err != nil {
 					t.Fatal(err)
 				}

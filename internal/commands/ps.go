@@ -9,8 +9,10 @@ import (
 	"io"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
+	"kdive/internal/arch/amd64"
 	"kdive/internal/kernel/sysinfo"
 	"kdive/internal/kernel/tasks"
 	"kdive/internal/program"
@@ -63,8 +65,11 @@ func init() {
        -S  a summary of how many tasks are in each state.
        -A  the active tasks only.
 
-  Not supported yet: -a (arguments and environment: needs user-space page
-  tables), -r (resource limits), -y (policy), -C (per-CPU -l/-m).
+       -a  the command line arguments and environment of each user task,
+           read from its user stack through its page tables (pages that
+           the dump filtered out cannot be read).
+
+  Not supported yet: -r (resource limits), -y (policy), -C (per-CPU -l/-m).
 
 EXAMPLES
     kdive> ps 1 kthreadd
@@ -75,7 +80,7 @@ EXAMPLES
 	})
 }
 
-const psSynopsis = "[-k|-u|-G][-s][-p|-c|-t|-l|-m|-g|-S|-A] [pid | task | command | 'regex'] ..."
+const psSynopsis = "[-k|-u|-G][-s][-p|-c|-t|-l|-m|-a|-g|-S|-A] [pid | task | command | 'regex'] ..."
 
 // Ps option flags.
 const (
@@ -91,6 +96,7 @@ const (
 	psTgidList
 	psSummary
 	psActive
+	psArgs
 )
 
 // PsTask is one line of ps: a task with what crash shows of it.
@@ -224,7 +230,7 @@ func runPs(env *Env, args []string) error {
 	}
 	flag := 0
 	exclusive := func(f int, c byte) error {
-		const excl = psParents | psChildren | psTimes | psLastRun | psMsecs | psTgidList | psSummary | psActive
+		const excl = psParents | psChildren | psTimes | psLastRun | psMsecs | psTgidList | psSummary | psActive | psArgs
 		if flag&excl != 0 && flag&excl != f {
 			return fmt.Errorf("-%c: only one of -a, -t, -c, -p, -g, -l, -m, -r, -S and -A at a time", c)
 		}
@@ -268,7 +274,7 @@ func runPs(env *Env, args []string) error {
 		case 'A':
 			f = psActive
 		case 'a':
-			return errors.New("-a: showing a task's arguments and environment is not supported yet (it needs the task's user-space page tables)")
+			f = psArgs
 		case 'r':
 			return errors.New("-r: resource limits are not supported yet")
 		case 'y':
@@ -374,7 +380,7 @@ type psCtx struct {
 
 func (c *psCtx) show(sels []psSel) error {
 	w := c.env.Out
-	if c.flag&(psParents|psChildren|psTimes|psLastRun|psMsecs|psTgidList|psSummary) == 0 {
+	if c.flag&(psParents|psChildren|psTimes|psLastRun|psMsecs|psTgidList|psSummary|psArgs) == 0 {
 		task := mkCenter("TASK", 16, false)
 		if c.flag&psKstackp != 0 {
 			task = mkCenter("KSTACKP", 16, true)
@@ -481,6 +487,9 @@ func (c *psCtx) data(t *PsTask, order []PsTask) error {
 		return c.msecs(t)
 	case f&psTgidList != 0:
 		c.tgidList(t)
+		return nil
+	case f&psArgs != 0:
+		c.args(t)
 		return nil
 	}
 	if f&psActive != 0 && !c.specified && !t.Active {
@@ -740,4 +749,108 @@ func (c *psCtx) summary() {
 	for _, s := range names {
 		fmt.Fprintf(c.env.Out, "  %s: %d\n", s, counts[s])
 	}
+}
+
+// args is crash's show_task_args: the ARG: and ENV: strings between
+// mm->arg_start/arg_end and env_start/env_end, read through the task's
+// page tables (mm->pgd).
+func (c *psCtx) args(t *PsTask) {
+	w := c.env.Out
+	writeTaskHeader(w, t)
+	if t.Mm == 0 {
+		fmt.Fprint(w, "ps: no user stack\n\n")
+		return
+	}
+	p := c.p
+	var fields [5]uint64
+	for i, m := range []string{"arg_start", "arg_end", "env_start", "env_end", "pgd"} {
+		off, err := p.MemberOffset("mm_struct", m)
+		if err != nil {
+			fmt.Fprintf(w, "ps: mm_struct.%s: %v\n\n", m, err)
+			return
+		}
+		if fields[i], err = lgReadU64(p, t.Mm+off); err != nil {
+			fmt.Fprintf(w, "ps: cannot read mm_struct at %x\n\n", t.Mm)
+			return
+		}
+	}
+	root, err := p.Translate(fields[4])
+	if err != nil {
+		fmt.Fprintf(w, "ps: cannot translate pgd %x\n\n", fields[4])
+		return
+	}
+	walker := &amd64.Walker{Mem: p, Root: root, Level5: p.Info().Level5}
+	if v, ok := p.VMCOREINFO("NUMBER(sme_mask)"); ok {
+		if m, err := strconv.ParseUint(v, 0, 64); err == nil {
+			walker.SMEMask = m
+		}
+	}
+	read := func(start, end uint64) ([]byte, bool) {
+		if end < start || end-start > 1<<20 {
+			fmt.Fprintf(w, "ps: cannot access user stack address: %x\n\n", start)
+			return nil, false
+		}
+		buf := make([]byte, 0, end-start)
+		for a := start; a < end; {
+			n := min(4096-a%4096, end-a)
+			pa, _, err := walker.Translate(a)
+			chunk := make([]byte, n)
+			if err == nil {
+				_, err = p.ReadPhysAt(chunk, pa)
+			}
+			if err != nil {
+				fmt.Fprintf(w, "ps: cannot access user stack address: %x\n\n", a)
+				return nil, false
+			}
+			buf = append(buf, chunk...)
+			a += n
+		}
+		return buf, true
+	}
+	argv, ok := read(fields[0], fields[1])
+	if !ok {
+		return
+	}
+	var b strings.Builder
+	b.WriteString("ARG: ")
+	n := 0
+	for _, ch := range argv {
+		if ch == 0 {
+			if n > 0 {
+				b.WriteByte(' ')
+			}
+			n = 0
+		} else {
+			b.WriteByte(ch)
+			n++
+		}
+	}
+	fmt.Fprint(w, b.String())
+	env, ok := read(fields[2], fields[3])
+	if !ok {
+		return
+	}
+	b.Reset()
+	b.WriteString("\nENV: ")
+	n, d := 0, 0
+	for i, ch := range env {
+		if ch == 0 {
+			if n > 0 {
+				b.WriteByte('\n')
+			}
+			n = 0
+			continue
+		}
+		if n == 0 && i != 0 {
+			b.WriteString("     ")
+		}
+		b.WriteByte(ch)
+		n++
+		d++
+	}
+	b.WriteByte('\n')
+	if d == 0 {
+		b.WriteByte('\n')
+	}
+	fmt.Fprint(w, b.String())
 }

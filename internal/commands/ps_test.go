@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"kdive/internal/kernel/tasks"
 	"kdive/internal/testcorpus"
 )
 
@@ -199,7 +198,7 @@ func TestPsOptionsMatchCrash(t *testing.T) {
 					t.Errorf("%s: RSS without shmem %s KB, crash %s KB", c.line, got, c.rss)
 				}
 			}
-			for _, opt := range []string{"-t", "-l", "-m", "-p", "-c"} {
+			for _, opt := range []string{"-t", "-l", "-m", "-p", "-c", "-a"} {
 				got := runCmd(t, p, "ps", append([]string{opt}, addrs...)...)
 				want := golden["ps "+opt]
 				if opt == "-p" || opt == "-c" {
@@ -300,17 +299,25 @@ func TestPsSharedMatchesCrash(t *testing.T) {
 	}
 }
 
-func TestStateString(t *testing.T) {
-	for _, c := range []struct {
-		v    uint64
-		want string
-	}{
-		{0, "RU"}, {1, "IN"}, {2, "UN"}, {0x402, "ID"}, {0x102, "UN"}, {4, "ST"}, {8, "TR"},
-		{0x20, "ZO"}, {0x10, "DE"}, {0x80, "DE"}, {0x40, "PA"}, {0x200, "WA"}, {0x800, "NE"},
-		{0x1000, "??"},
-	} {
-		if got := tasks.StateString(c.v); got != c.want {
-			t.Errorf("state %#x: %s, want %s", c.v, got, c.want)
-		}
+// ps -a on an unfiltered dump (the user pages are there): the trigger
+// process is the rig's shell script, and init is the initramfs's /init.
+func TestPsArgsCorpus(t *testing.T) {
+	for _, sc := range testcorpus.Scenarios() {
+		t.Run(sc, func(t *testing.T) {
+			truth := testcorpus.Truth(t, sc)
+			p := openProg(t, "", testcorpus.File(t, sc, testcorpus.KdumpELF))
+			out := runCmd(t, p, "ps", "-a", "1", "2", truth["panic_pid"][0])
+			for _, want := range []string{
+				"COMMAND: \"init\"\nARG: /bin/sh /init \nENV: HOME=/\n     TERM=linux\n\n",
+				"COMMAND: \"kthreadd\"\nps: no user stack\n\n",
+			} {
+				if !strings.Contains(out, want) {
+					t.Errorf("no %q in\n%s", want, out)
+				}
+			}
+			if truth["panic_comm"][0] == "kdive-trigger" && !strings.Contains(out, "ARG: sh /holder.sh "+sc+" \nENV: ") {
+				t.Errorf("trigger's ARG:\n%s", out)
+			}
+		})
 	}
 }

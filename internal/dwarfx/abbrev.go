@@ -65,6 +65,7 @@ type attrSpec struct {
 	at   uint32
 	form uint32
 	ic   int64 // DW_FORM_implicit_const value
+	size int32 // fixedFormSize under the unit's parameters, -1: variable
 }
 
 // abbrev is one abbreviation declaration.
@@ -241,7 +242,7 @@ func parseAbbrevs(b []byte, off uint64, p unitParams, sc *abbrevScratch) (*abbre
 			} else {
 				a.fixed += int32(n)
 			}
-			attrBuf = append(attrBuf, attrSpec{at: uint32(at), form: uint32(form), ic: ic})
+			attrBuf = append(attrBuf, attrSpec{at: uint32(at), form: uint32(form), ic: ic, size: int32(n)})
 		}
 		list = append(list, pendingAbbrev{code: code, a: a, lo: lo})
 		if code > maxCode {

@@ -423,11 +423,15 @@ func (s *scanner) scanUnit(u *unit) error {
 	var enumSib uint64
 	for pos < len(b) {
 		dieOff := pos
-		code, np, ok := uleb(b, pos)
-		if !ok {
-			return fmt.Errorf("%s+%#x: truncated DIE", name, dieOff)
+		var code uint64
+		if c := b[pos]; c < 0x80 {
+			code, pos = uint64(c), pos+1
+		} else {
+			code, pos, ok = uleb(b, pos)
+			if !ok {
+				return fmt.Errorf("%s+%#x: truncated DIE", name, dieOff)
+			}
 		}
-		pos = np
 		if code == 0 {
 			depth--
 			inEnum = false
@@ -503,6 +507,10 @@ func (s *scanner) scanUnit(u *unit) error {
 					sib, pos = v.u, np
 					continue
 				}
+				if a.size >= 0 {
+					pos += int(a.size)
+					continue
+				}
 				if pos, ok = u.skipValue(b, pos, a.form); !ok {
 					return fmt.Errorf("%s+%#x: DIE runs past the end of the unit", name, dieOff)
 				}
@@ -532,6 +540,50 @@ func (s *scanner) record(u *unit, b []byte, dieOff, pos int, ab *abbrev) (int, e
 	var spec uint64
 	for i := range ab.attrs {
 		a := &ab.attrs[i]
+		if n := int(a.size); n >= 0 {
+			// Fixed size: no call to readValue.
+			if pos+n > len(b) {
+				return pos, fmt.Errorf("%s+%#x: DIE runs past the end of the unit", secNames[u.sec], dieOff)
+			}
+			switch a.at {
+			case atName, atSibling, atDeclaration, atLocation, atExternal, atLowPC, atRanges, atSpecification, atAbstractOrigin:
+			default:
+				pos += n
+				continue
+			}
+			x := readUint(b, pos, n)
+			pos += n
+			switch a.form {
+			case formFlagPresent:
+				x = 1
+			case formImplicitConst:
+				x = uint64(a.ic)
+			case formRef1, formRef2, formRef4, formRef8:
+				x += u.off
+			}
+			switch a.at {
+			case atName:
+				nameV, hasName = value{form: a.form, u: x}, true
+			case atSibling:
+				if x <= uint64(dieOff) || x > uint64(len(b)) || a.form == formRefSig8 {
+					return pos, fmt.Errorf("%s+%#x: DW_AT_sibling %#x out of range", secNames[u.sec], dieOff, x)
+				}
+				s.sib = x
+			case atDeclaration:
+				decl = x != 0
+			case atLocation:
+				loc = true
+			case atExternal:
+				ext = x != 0
+			case atLowPC, atRanges:
+				code = true
+			case atSpecification, atAbstractOrigin:
+				if a.form != formRefSig8 && a.form != formGNURefAlt && a.form != formRefSup4 && a.form != formRefSup8 {
+					spec = x
+				}
+			}
+			continue
+		}
 		switch a.at {
 		case atName, atSibling, atDeclaration, atLocation, atExternal, atLowPC, atRanges, atSpecification, atAbstractOrigin:
 		default:

@@ -393,7 +393,9 @@ func (u *Unwinder) Unwind(st State) *Trace {
 		// The caller's BP.
 		switch orc.BPReg {
 		case amd64.OrcRegUndefined:
-			if v, ok := regs.Get(amd64.RBP); ok {
+			// Unchanged, unless a pt_regs (or, above a partial frame,
+			// the previous full one) saved it.
+			if v, ok := getReg(amd64.RBP); ok {
 				bp = v
 			}
 		case amd64.OrcRegPrevSP:

@@ -5,6 +5,28 @@
 // registers of each task (NT_PRSTATUS or QEMU notes for the tasks running at
 // the crash, the switch frame at task->thread.sp for the others).
 //
+// Where a running task's walk starts, and how it lines up with what the
+// crashed kernel printed on its console:
+//
+//   - kdump, the panicking CPU: its NT_PRSTATUS registers are those
+//     crash_setup_regs took, either inside __crash_kexec (panic() ->
+//     __crash_kexec) or the Oops' pt_regs (oops_end -> crash_kexec(regs)).
+//     Below them on the same stack lies the path to machine_kexec, which
+//     never returned. kdive finds the return address into machine_kexec,
+//     walks from it and keeps that walk only if it arrives exactly at the
+//     saved registers (see Kernel.join). The trace is then machine_kexec,
+//     __crash_kexec, panic, ... for a panic (the console's Call Trace minus
+//     its first line, dump_stack_lvl, which had returned) and machine_kexec,
+//     __crash_kexec, crash_kexec, oops_end, the exception path, the
+//     exception frame (the console's "RIP:" function), then the console's
+//     whole Call Trace for an Oops.
+//   - kdump, the other CPUs: their registers are those the crash NMI
+//     interrupted; the NMI's own frames (crash_nmi_callback,
+//     default_do_nmi, exc_nmi, end_repeat_nmi) are joined the same way.
+//   - QEMU dumps: each vCPU's registers when QEMU stopped the machine; the
+//     panicking CPU is in panic()'s final delay loop (delay_tsc, panic,
+//     then the console's trace as above).
+//
 // Every walk is bounded: at most MaxFrames frames, every read must lie on a
 // known stack, a stack once left is never re-entered, and on one stack the
 // stack pointer must grow. A walk that cannot go on stops with Trace.Err

@@ -186,6 +186,7 @@ func newIndex(ef *elfFile) (*Index, error) {
 	}
 	ix.infoMapped = ef.unmap && ef.typ != etRel
 	for sec, b := range [][]byte{ix.info, ix.types} {
+		var dropped uint64
 		for off := uint64(0); off < uint64(len(b)); {
 			u, err := parseUnitHeader(b, off, uint8(sec))
 			if err != nil {
@@ -193,12 +194,16 @@ func newIndex(ef *elfFile) (*Index, error) {
 			}
 			ix.units[sec] = append(ix.units[sec], u)
 			off = u.end
+			if sec == secInfo && ix.infoMapped && off-dropped > chunkBytes {
+				// Reading a header faults in the pages around it
+				// too (fault-around); let them go as we pass.
+				ix.dropPages(ix.info, dropped, off)
+				dropped = off
+			}
 		}
-	}
-	if ix.infoMapped {
-		// Reading the unit headers faulted in (with fault-around) a good
-		// part of .debug_info; let it go before the scan.
-		ix.dropPages(ix.info, 0, uint64(len(ix.info)))
+		if sec == secInfo && ix.infoMapped {
+			ix.dropPages(ix.info, dropped, uint64(len(ix.info)))
+		}
 	}
 	if err := ix.scan(); err != nil {
 		return nil, fmt.Errorf("%s: %w", ef.path, err)
@@ -720,10 +725,10 @@ func (s *scanner) record(u *unit, b []byte, dieOff, pos int, ab *abbrev) (int, e
 		}
 	}
 	if k == kEnum && ab.children && !decl {
-		s.walkEnum = old>>qualShift < 2 // first complete definition seen here
-	}
-	if k == kEnumerator && old != 0 {
-		s.stopEnum = true // this enum was indexed already
+		// Every definition's enumerators: two enums may share a tag or
+		// a first enumerator and still differ (static enums of two
+		// drivers); repeated enumerators cost one done-bit test each.
+		s.walkEnum = true
 	}
 	return pos, nil
 }

@@ -84,6 +84,7 @@ func ulebBytes(v uint64) []byte {
 
 // asm assembles a DWARF 4 compile unit from DIEs with symbolic references.
 type asm struct {
+	hdr    int // unit header size (labels are unit offsets)
 	abbrev []byte
 	body   []byte
 	labels map[string]int
@@ -91,7 +92,7 @@ type asm struct {
 	codes  int
 }
 
-func newAsm() *asm { return &asm{labels: map[string]int{}, fixups: map[int]string{}} }
+func newAsm() *asm { return &asm{hdr: cuHdr, labels: map[string]int{}, fixups: map[int]string{}} }
 
 // abbr declares an abbreviation: tag, children, then (attr, form) pairs.
 func (a *asm) abbr(tag uint64, children bool, af ...uint64) uint64 {
@@ -116,7 +117,7 @@ const cuHdr = 11 // DWARF 4, 32-bit
 // (data1), "@label" (ref4), []byte (raw bytes).
 func (a *asm) die(label string, code uint64, vals ...any) {
 	if label != "" {
-		a.labels[label] = cuHdr + len(a.body)
+		a.labels[label] = a.hdr + len(a.body)
 	}
 	a.body = append(a.body, ulebBytes(code)...)
 	for _, v := range vals {
@@ -139,10 +140,14 @@ func (a *asm) die(label string, code uint64, vals ...any) {
 
 func (a *asm) end() { a.body = append(a.body, 0) }
 
-func (a *asm) elf() []byte {
+func (a *asm) fix() {
 	for at, l := range a.fixups {
 		binary.LittleEndian.PutUint32(a.body[at:], uint32(a.labels[l]))
 	}
+}
+
+func (a *asm) elf() []byte {
+	a.fix()
 	info := make([]byte, cuHdr)
 	binary.LittleEndian.PutUint32(info, uint32(cuHdr-4+len(a.body)))
 	binary.LittleEndian.PutUint16(info[4:], 4)
@@ -337,4 +342,95 @@ func ixSection(t *testing.T, data []byte, name string) []byte {
 		t.Fatalf("%s: %v", name, err)
 	}
 	return append([]byte(nil), b...)
+}
+
+// TestDWARF5Forms: strx1/strx2, str_offsets_base, addrx with addr_base,
+// implicit_const, data16, line_strp, exprloc member locations, and a
+// type unit referenced with ref_sig8.
+func TestDWARF5Forms(t *testing.T) {
+	str := []byte("\x00int\x00v\x00x\x00long\x00")
+	strOff := func(s string) uint32 { return uint32(strings.Index(string(str), "\x00"+s+"\x00") + 1) }
+	soff := []byte{0, 0, 0, 0, 5, 0, 0, 0}
+	for _, n := range []string{"int", "v", "x", "long"} {
+		soff = binary.LittleEndian.AppendUint32(soff, strOff(n))
+	}
+	binary.LittleEndian.PutUint32(soff, uint32(len(soff)-4))
+	addr := []byte{0, 0, 0, 0, 5, 0, 8, 0}
+	addr = binary.LittleEndian.AppendUint64(addr, 0xffffffff81234560)
+	binary.LittleEndian.PutUint32(addr, uint32(len(addr)-4))
+	lineStr := []byte("s\x00")
+
+	// One abbreviation table for both units (abbreviation 2 written by
+	// hand: implicit_const's value follows its form).
+	a := newAsm()
+	cu := a.abbr(tagCompileUnit, true, atName, formStrx1, atStrOffsetsBase, formSecOffset, atAddrBase, formSecOffset)
+	a.codes++
+	base := uint64(a.codes)
+	a.abbrev = append(a.abbrev, byte(base), tagBaseType, 0, atName, formStrx1, atByteSize, formImplicitConst, 4, atEncoding, formData1, 0, 0)
+	st := a.abbr(tagStructType, true, atName, formLineStrp, atByteSize, formData2)
+	m1 := a.abbr(tagMember, false, atName, formStrx2, atType, formRefSig8, atDataMemberLoc, formUdata)
+	m2 := a.abbr(tagMember, false, atName, formString, atType, formRef4, atDataMemberLoc, formExprloc)
+	vr := a.abbr(tagVariable, false, atName, formStrx1, atType, formRef4, atLocation, formExprloc, atConstValue, formData16)
+	tu := a.abbr(tagTypeUnit, true)
+
+	// Type unit: long, signature 0x1122334455667788.
+	tuBody := newAsm()
+	tuBody.hdr = 24
+	tuBody.die("", tu)
+	tuBody.die("long", base, 3, EncSigned) // strx1 index 3: "long"; size 4 (implicit)
+	tuBody.end()
+	tuBody.fix()
+	tuHdr := make([]byte, 24)
+	binary.LittleEndian.PutUint32(tuHdr, uint32(20+len(tuBody.body)))
+	binary.LittleEndian.PutUint16(tuHdr[4:], 5)
+	tuHdr[6], tuHdr[7] = utType, 8
+	binary.LittleEndian.PutUint64(tuHdr[12:], 0x1122334455667788)
+	binary.LittleEndian.PutUint32(tuHdr[20:], uint32(tuBody.labels["long"]))
+	tuUnit := append(tuHdr, tuBody.body...)
+	// The type unit has no str_offsets_base of its own: DWARF 5 default 8.
+
+	c := newAsm()
+	c.hdr = 12
+	c.die("", cu, 0, []byte{8, 0, 0, 0}, []byte{8, 0, 0, 0})
+	c.die("int", base, 0, EncSigned)
+	c.die("s", st, []byte{0, 0, 0, 0}, []byte{16, 0})
+	c.die("", m1, []byte{2, 0}, binary.LittleEndian.AppendUint64(nil, 0x1122334455667788), 0)
+	c.die("", m2, "y", "@int", []byte{2, opPlusUconst, 8})
+	c.end()
+	c.die("", vr, 1, "@s", []byte{2, opAddrx, 0}, make([]byte, 16))
+	c.end()
+	c.fix()
+	cuHdr5 := make([]byte, 12)
+	binary.LittleEndian.PutUint32(cuHdr5, uint32(8+len(c.body)))
+	binary.LittleEndian.PutUint16(cuHdr5[4:], 5)
+	cuHdr5[6], cuHdr5[7] = utCompile, 8
+	info := append(append(tuUnit, cuHdr5...), c.body...)
+	data := buildELF(etExec, map[string][]byte{
+		".debug_info": info, ".debug_abbrev": append(a.abbrev, 0), ".debug_str": str,
+		".debug_str_offsets": soff, ".debug_addr": addr, ".debug_line_str": lineStr,
+	})
+	ix, err := OpenBytes("dwarf5", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := ix.LookupType("struct s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Size != 16 || len(s.Members) != 2 {
+		t.Fatalf("struct s: size %d, %d members", s.Size, len(s.Members))
+	}
+	if m := s.Members[0]; m.Name != "x" || m.Type.Name != "long" || m.Type.Size != 4 || m.Offset != 0 {
+		t.Errorf("member 0: %+v %+v", m, m.Type)
+	}
+	if m := s.Members[1]; m.Name != "y" || m.Type.Name != "int" || m.Offset != 8 {
+		t.Errorf("member 1: %+v", m)
+	}
+	v, err := ix.Variable("v")
+	if err != nil || v.Addr != 0xffffffff81234560 || v.Type != s {
+		t.Errorf("v: %+v %v", v, err)
+	}
+	if _, err := ix.LookupType("long"); err != nil {
+		t.Errorf("type unit type: %v", err)
+	}
 }

@@ -23,6 +23,7 @@ func newU64map(sizeHint int) *u64map {
 
 func (m *u64map) init(c int) {
 	m.slots = make([]u64slot, c)
+	m.n = 0
 	m.shift = 64
 	for x := c; x > 1; x >>= 1 {
 		m.shift--

@@ -168,3 +168,27 @@ func TestBtOptionsCorpus(t *testing.T) {
 		t.Errorf("bt 1:\n%s", init)
 	}
 }
+
+// On a QEMU dump (no kdump) every vCPU starts from QEMU's registers: the
+// panicking CPU in panic()'s delay loop, the other stopped by the reboot
+// IPI on its IRQ stack above the interrupted idle loop.
+func TestBtQEMUDump(t *testing.T) {
+	p, err := program.Open(testcorpus.Vmlinux(t), testcorpus.File(t, "sysrq", testcorpus.QEMUELF), program.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	all := runBtOn(t, p, "-a")
+	for _, want := range []string{
+		"] delay_tsc at ", "] panic at ", "] sysrq_handle_crash at ", "] entry_SYSCALL_64_after_hwframe at ",
+		"] stop_this_cpu at ", "] sysvec_reboot at ", "--- <IRQ stack> ---\n", "] asm_sysvec_reboot at ",
+		"    [exception RIP: native_safe_halt+11]\n", "] secondary_startup_64_no_verify at ",
+	} {
+		if !strings.Contains(all, want) {
+			t.Errorf("bt -a lacks %q:\n%s", want, all)
+		}
+	}
+	if strings.Count(all, "PID: ") != 2 || strings.Contains(all, "bt: ") {
+		t.Errorf("bt -a:\n%s", all)
+	}
+}

@@ -1,7 +1,9 @@
 // Command dwarf compares kdive's DWARF indexer (internal/dwarfx) with drgn:
 // cold open + index + first lookup of struct task_struct on the same
-// vmlinux, in fresh processes, wall time and peak RSS (getrusage of the
-// child, as GNU time's %M), median of several runs.
+// vmlinux, in fresh processes (page cache warm), wall time, CPU time
+// (user+system) and peak RSS (getrusage of the child, as GNU time's %M),
+// median of several interleaved runs. On a busy machine compare the CPU
+// column: wall time then mostly measures the wait for a core.
 //
 //	go run ./bench/dwarf [-runs 5] [-vmlinux PATH] [-python /usr/bin/python3]
 package main
@@ -67,24 +69,24 @@ func main() {
 		k.run(self, "-probe", "-vmlinux", *vmlinux)
 		d.run(*python, "-c", drgnScript, *vmlinux)
 	}
-	kw, km, kout := k.median()
-	dw, dm, dout := d.median()
+	kw, kc, km, kout := k.median()
+	dw, dc, dm, dout := d.median()
 	if la, err := os.ReadFile("/proc/loadavg"); err == nil {
 		fmt.Printf("load average after the runs: %s", la)
 	}
 	if kout != dout {
 		fmt.Printf("warning: sizes differ: kdive %q, drgn %q\n", kout, dout)
 	}
-	fmt.Printf("%-8s %10s %12s   sizeof(struct task_struct)\n", "tool", "wall", "peak RSS")
-	fmt.Printf("%-8s %9.3fs %9.1f MiB   %s\n", "kdive", kw.Seconds(), float64(km)/1024, kout)
-	fmt.Printf("%-8s %9.3fs %9.1f MiB   %s\n", "drgn", dw.Seconds(), float64(dm)/1024, dout)
-	fmt.Printf("ratio drgn/kdive: wall %.2fx, RSS %.2fx\n", dw.Seconds()/kw.Seconds(), float64(dm)/float64(km))
+	fmt.Printf("%-8s %10s %10s %12s   sizeof(struct task_struct)\n", "tool", "wall", "CPU", "peak RSS")
+	fmt.Printf("%-8s %9.3fs %9.3fs %8.1f MiB   %s\n", "kdive", kw.Seconds(), kc.Seconds(), float64(km)/1024, kout)
+	fmt.Printf("%-8s %9.3fs %9.3fs %8.1f MiB   %s\n", "drgn", dw.Seconds(), dc.Seconds(), float64(dm)/1024, dout)
+	fmt.Printf("ratio drgn/kdive: wall %.2fx, CPU %.2fx, RSS %.2fx\n", dw.Seconds()/kw.Seconds(), dc.Seconds()/kc.Seconds(), float64(dm)/float64(km))
 }
 
 type samples struct {
-	walls []time.Duration
-	rss   []int64
-	out   string
+	walls, cpus []time.Duration
+	rss         []int64
+	out         string
 }
 
 // run runs a command once, recording its wall time, peak RSS (KiB) and output.
@@ -100,14 +102,17 @@ func (s *samples) run(name string, args ...string) {
 	s.out = strings.TrimSpace(string(b))
 	s.walls = append(s.walls, wall)
 	s.rss = append(s.rss, cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss)
+	s.cpus = append(s.cpus, cmd.ProcessState.UserTime()+cmd.ProcessState.SystemTime())
 }
 
-// median returns the median wall time and peak RSS and the last output.
-func (s *samples) median() (time.Duration, int64, string) {
+// median returns the median wall time, CPU time (user+system) and peak
+// RSS, and the last output.
+func (s *samples) median() (time.Duration, time.Duration, int64, string) {
 	sort.Slice(s.walls, func(i, j int) bool { return s.walls[i] < s.walls[j] })
+	sort.Slice(s.cpus, func(i, j int) bool { return s.cpus[i] < s.cpus[j] })
 	sort.Slice(s.rss, func(i, j int) bool { return s.rss[i] < s.rss[j] })
 	n := len(s.walls)
-	return s.walls[n/2], s.rss[n/2], s.out
+	return s.walls[n/2], s.cpus[n/2], s.rss[n/2], s.out
 }
 
 func defaultVmlinux() string {

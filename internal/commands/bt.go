@@ -4,6 +4,7 @@ package commands
 // kdive's ORC unwinder (internal/kernel/stack).
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -17,7 +18,7 @@ import (
 	"kdive/internal/program"
 )
 
-const btSynopsis = "[-a|-c cpu(s)] [-f] [-l] [-s [-x|-d]] [-t|-T] [pid | task]"
+const btSynopsis = "[-a|-c cpu(s)|-p] [-f] [-l] [-s [-x|-d]] [-t|-T] [-R ref] [pid | task]"
 
 func init() {
 	Register(&Command{
@@ -40,6 +41,9 @@ func init() {
 
         -a  the active task on each CPU.
     -c cpu  the active task on each listed CPU ("1", "0,2", "0-3").
+        -p  the panic task (the default when no task is named).
+    -R ref  only the traces that contain ref: a function name or a
+            text address in hexadecimal.
         -f  the stack words of each frame.
         -l  source lines (needs DWARF line tables: not read yet).
         -s  symbol+offset for each frame (decimal; -sx: hexadecimal).
@@ -69,10 +73,11 @@ type btOptions struct {
 	symOff, hex      bool
 	text, textAll    bool
 	hasCPUs, anyTask bool
+	ref              string
 }
 
 func runBt(env *Env, args []string) error {
-	opts, rest, err := getopt("bt", args, "ac:flsxdtT")
+	opts, rest, err := getopt("bt", args, "ac:flsxdtTpR:")
 	if err != nil {
 		writeUsage(env, "bt", btSynopsis)
 		return err
@@ -102,6 +107,10 @@ func runBt(env *Env, args []string) error {
 			o.text = true
 		case 'T':
 			o.textAll = true
+		case 'p':
+			// The panic task: the default below.
+		case 'R':
+			o.ref = op.arg
 		}
 	}
 	p := env.Prog
@@ -171,15 +180,41 @@ func runBt(env *Env, args []string) error {
 		}
 		targets = append(targets, t)
 	}
-	for i, t := range targets {
-		if i > 0 {
-			fmt.Fprintln(env.Out)
-		}
-		if err := btTask(env.Out, p, k, t, &o); err != nil {
+	printed := 0
+	for _, t := range targets {
+		var buf bytes.Buffer
+		if err := btTask(&buf, p, k, t, &o); err != nil {
 			return err
 		}
+		if o.ref != "" && !btRefers(p, k, t.Addr, o.ref) {
+			continue
+		}
+		if printed > 0 {
+			fmt.Fprintln(env.Out)
+		}
+		printed++
+		env.Out.Write(buf.Bytes())
 	}
 	return nil
+}
+
+// btRefers reports whether task's trace has a frame in function ref, or at
+// text address ref.
+func btRefers(p *program.Program, k *stack.Kernel, task uint64, ref string) bool {
+	bt, err := k.Unwind(task)
+	if err != nil {
+		return false
+	}
+	addr, aerr := parseCrashHex(ref)
+	for _, f := range bt.Frames {
+		if s, _, ok := p.SymbolAt(f.LookupIP()); ok && s.Name == ref {
+			return true
+		}
+		if aerr == nil && isCrashHex(ref) && f.IP == addr {
+			return true
+		}
+	}
+	return false
 }
 
 func parseCPUList(s string) ([]int, error) {

@@ -136,6 +136,15 @@ func TestBtOptionsCorpus(t *testing.T) {
 	if c := strings.Count(all, "PID: "); c != 2 || !strings.Contains(all, def) || !strings.Contains(all, "--- <NMI exception stack> ---\n") {
 		t.Errorf("bt -a (%d tasks):\n%s", c, all)
 	}
+	if r := runBtOn(t, p, "-a", "-R", "kdive_rig_write"); r != def {
+		t.Errorf("bt -a -R kdive_rig_write:\n%s", r)
+	}
+	if r := runBtOn(t, p, "-a", "-R", "no_such_function"); r != "" {
+		t.Errorf("bt -a -R no_such_function:\n%s", r)
+	}
+	if r := runBtOn(t, p, "-p"); r != def {
+		t.Errorf("bt -p:\n%s", r)
+	}
 	if s := runBtOn(t, p, "-s"); !strings.Contains(s, "] machine_kexec+447 at ") {
 		t.Errorf("bt -s:\n%s", s)
 	}

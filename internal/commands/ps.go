@@ -4,6 +4,7 @@ package commands
 // (task.c) print it, on kdive's complete task list.
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -69,7 +70,11 @@ func init() {
            read from its user stack through its page tables (pages that
            the dump filtered out cannot be read).
 
-  Not supported yet: -r (resource limits), -y (policy), -C (per-CPU -l/-m).
+       -r  the resource limits of each task (signal->rlim).
+ -y policy the tasks of a scheduling policy: NORMAL, FIFO, RR, BATCH, ISO,
+           IDLE, DEADLINE or its number; several separated by commas.
+  -C cpus  with -l or -m: the tasks of each CPU of cpus ("0", "1,3",
+           "0-2", "all"), each CPU in its own section.
 
 EXAMPLES
     kdive> ps 1 kthreadd
@@ -80,7 +85,7 @@ EXAMPLES
 	})
 }
 
-const psSynopsis = "[-k|-u|-G][-s][-p|-c|-t|-l|-m|-a|-g|-S|-A] [pid | task | command | 'regex'] ..."
+const psSynopsis = "[-k|-u|-G|-y policy][-s][-p|-c|-t|-[l|m][-C cpu]|-a|-g|-r|-S|-A] [pid | task | command | 'regex'] ..."
 
 // Ps option flags.
 const (
@@ -97,6 +102,7 @@ const (
 	psSummary
 	psActive
 	psArgs
+	psRlimit
 )
 
 // PsTask is one line of ps: a task with what crash shows of it.
@@ -229,8 +235,10 @@ func runPs(env *Env, args []string) error {
 		return errors.New("invalid option")
 	}
 	flag := 0
+	var policy uint64
+	cpuSpec := ""
 	exclusive := func(f int, c byte) error {
-		const excl = psParents | psChildren | psTimes | psLastRun | psMsecs | psTgidList | psSummary | psActive | psArgs
+		const excl = psParents | psChildren | psTimes | psLastRun | psMsecs | psTgidList | psSummary | psActive | psArgs | psRlimit
 		if flag&excl != 0 && flag&excl != f {
 			return fmt.Errorf("-%c: only one of -a, -t, -c, -p, -g, -l, -m, -r, -S and -A at a time", c)
 		}
@@ -276,11 +284,17 @@ func runPs(env *Env, args []string) error {
 		case 'a':
 			f = psArgs
 		case 'r':
-			return errors.New("-r: resource limits are not supported yet")
+			f = psRlimit
 		case 'y':
-			return errors.New("-y: selecting by scheduling policy is not supported yet")
+			pol, err := parsePolicies(o.arg)
+			if err != nil {
+				return err
+			}
+			policy |= pol
+			continue
 		case 'C':
-			return errors.New("-C: per-CPU -l/-m listings are not supported yet")
+			cpuSpec = o.arg
+			continue
 		}
 		if err := exclusive(f, o.c); err != nil {
 			return err
@@ -296,6 +310,9 @@ func runPs(env *Env, args []string) error {
 			c = 'm'
 		}
 		return fmt.Errorf("-G not supported with -%c option", c)
+	}
+	if cpuSpec != "" && flag&(psLastRun|psMsecs) == 0 {
+		return errors.New("-C option is only applicable with -l and -m")
 	}
 	p := env.Prog
 	if p == nil {
@@ -344,7 +361,18 @@ func runPs(env *Env, args []string) error {
 	if flag&psSummary != 0 && len(rest) > 0 {
 		return errors.New("-S option takes no arguments")
 	}
-	ctx := &psCtx{env: env, p: p, d: d, flag: flag, specified: len(rest) > 0, shown: map[uint64]bool{}}
+	ctx := &psCtx{env: env, p: p, d: d, flag: flag, policy: policy, specified: len(rest) > 0, shown: map[uint64]bool{}}
+	if cpuSpec != "" {
+		if len(rest) > 0 {
+			fmt.Fprintln(env.Err, "ps: -C option is not applicable with specified tasks")
+		} else {
+			cpus, err := parseCPUSpec(cpuSpec, len(tasks.PossibleCPUs(p)))
+			if err != nil {
+				return err
+			}
+			return ctx.perCPU(cpus)
+		}
+	}
 	return ctx.show(sels)
 }
 
@@ -376,11 +404,12 @@ type psCtx struct {
 	specified bool
 	shown     map[uint64]bool // -G: leaders already shown
 	info      *sysinfo.Info
+	policy    uint64 // -y: bit 1<<policy of each policy asked for
 }
 
 func (c *psCtx) show(sels []psSel) error {
 	w := c.env.Out
-	if c.flag&(psParents|psChildren|psTimes|psLastRun|psMsecs|psTgidList|psSummary|psArgs) == 0 {
+	if c.flag&(psParents|psChildren|psTimes|psLastRun|psMsecs|psTgidList|psSummary|psArgs|psRlimit) == 0 {
 		task := mkCenter("TASK", 16, false)
 		if c.flag&psKstackp != 0 {
 			task = mkCenter("KSTACKP", 16, true)
@@ -450,6 +479,9 @@ func (c *psCtx) data(t *PsTask, order []PsTask) error {
 	if f&psUser != 0 && t.IsKernelThread() || f&psKernel != 0 && !t.IsKernelThread() {
 		return nil
 	}
+	if c.policy != 0 && (t.Policy >= 64 || c.policy&(1<<t.Policy) == 0) {
+		return nil
+	}
 	if f&psGroup != 0 {
 		if t.PID != t.TGID {
 			if !c.specified {
@@ -491,6 +523,8 @@ func (c *psCtx) data(t *PsTask, order []PsTask) error {
 	case f&psArgs != 0:
 		c.args(t)
 		return nil
+	case f&psRlimit != 0:
+		return c.rlimit(t)
 	}
 	if f&psActive != 0 && !c.specified && !t.Active {
 		return nil
@@ -853,4 +887,149 @@ func (c *psCtx) args(t *PsTask) {
 		b.WriteByte('\n')
 	}
 	fmt.Fprint(w, b.String())
+}
+
+// parsePolicies is crash's make_sched_policy: comma-separated policy
+// names (by prefix, any case) or numbers, as a bit mask.
+func parsePolicies(spec string) (uint64, error) {
+	names := []string{"NORMAL", "FIFO", "RR", "BATCH", "ISO", "IDLE", "DEADLINE"}
+	var mask uint64
+	for _, part := range strings.Split(spec, ",") {
+		u := strings.ToUpper(part)
+		found := false
+		for v, n := range names {
+			if strings.HasPrefix(u, n) || strings.HasPrefix(u, strconv.Itoa(v)) || strings.HasPrefix(u, fmt.Sprintf("0X%X", v)) {
+				mask |= 1 << v
+				found = true
+				break
+			}
+		}
+		if !found {
+			return 0, fmt.Errorf("%s: invalid scheduling policy", part)
+		}
+	}
+	return mask, nil
+}
+
+// parseCPUSpec reads crash's cpu list: "all", or numbers and ranges
+// separated by commas.
+func parseCPUSpec(spec string, ncpu int) ([]int, error) {
+	if spec == "all" {
+		out := make([]int, ncpu)
+		for i := range out {
+			out[i] = i
+		}
+		return out, nil
+	}
+	set := map[int]bool{}
+	for _, part := range strings.Split(spec, ",") {
+		lo, hi, isRange := strings.Cut(part, "-")
+		a, err1 := strconv.Atoi(lo)
+		b := a
+		var err2 error
+		if isRange {
+			b, err2 = strconv.Atoi(hi)
+		}
+		if err1 != nil || err2 != nil || a < 0 || b < a {
+			return nil, fmt.Errorf("invalid cpu specification: %s", spec)
+		}
+		for i := a; i <= b; i++ {
+			if i >= ncpu {
+				return nil, fmt.Errorf("invalid cpu specification: %s (%d CPUs)", spec, ncpu)
+			}
+			set[i] = true
+		}
+	}
+	var out []int
+	for i := 0; i < ncpu; i++ {
+		if set[i] {
+			out = append(out, i)
+		}
+	}
+	return out, nil
+}
+
+// perCPU is crash's show_last_run / show_milliseconds with -C: a
+// "CPU: n" section per CPU, each with that CPU's tasks by last run.
+func (c *psCtx) perCPU(cpus []int) error {
+	w := c.env.Out
+	order := append([]PsTask(nil), c.d.Tasks...)
+	sort.SliceStable(order, func(i, j int) bool { return order[i].LastArrival > order[j].LastArrival })
+	width := 1
+	if len(order) > 0 {
+		width = len(fmt.Sprint(order[0].LastArrival))
+	}
+	for i, cpu := range cpus {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		fmt.Fprintf(w, "CPU: %d\n", cpu)
+		for j := range order {
+			t := &order[j]
+			if t.CPU != cpu {
+				continue
+			}
+			if c.flag&psMsecs != 0 {
+				if err := c.msecs(t); err != nil {
+					return err
+				}
+				continue
+			}
+			fmt.Fprintf(w, "[%*d] [%s]  ", width, t.LastArrival, tasks.StateString(t.StateValue()))
+			writeTaskHeader(w, t)
+		}
+	}
+	return nil
+}
+
+// rlimNames are the RLIMIT_* names in index order (crash's rlim_names).
+var rlimNames = []string{"CPU", "FSIZE", "DATA", "STACK", "CORE", "RSS", "NPROC", "NOFILE",
+	"MEMLOCK", "AS", "LOCKS", "SIGPENDING", "MSGQUEUE", "NICE", "RTPRIO", "RTTIME"}
+
+// rlimit is crash's show_task_rlimit: signal->rlim[], current and
+// maximum of each limit.
+func (c *psCtx) rlimit(t *PsTask) error {
+	p := c.p
+	off, err := p.MemberOffset("signal_struct", "rlim")
+	if err != nil {
+		return errors.New("cannot determine rlimit array location")
+	}
+	size, err := p.MemberSize("signal_struct", "rlim")
+	if err != nil || size == 0 || size%16 != 0 || size > 64*16 {
+		size = 16 * 16 // RLIM_NLIMITS struct rlimit
+	}
+	n := int(size / 16)
+	buf := make([]byte, size)
+	if t.Signal == 0 {
+		return nil
+	}
+	writeTaskHeader(c.env.Out, t)
+	if _, err := p.ReadAt(buf, t.Signal+off); err != nil {
+		return nil
+	}
+	nameW := 0
+	for i := 0; i < n && i < len(rlimNames); i++ {
+		nameW = max(nameW, len(rlimNames[i]))
+	}
+	const valW = len("(unlimited)")
+	var b strings.Builder
+	fmt.Fprintf(&b, "  %*s   %s   %s\n", nameW, "RLIMIT", mkCenter("CURRENT", valW, true), mkCenter("MAXIMUM", valW, true))
+	val := func(v uint64) string {
+		if v == ^uint64(0) {
+			return "(unlimited)"
+		}
+		return mkCenter(strconv.FormatUint(v, 10), valW, false)
+	}
+	for i := 0; i < n; i++ {
+		name := "(unknown)"
+		if i < len(rlimNames) {
+			name = rlimNames[i]
+		}
+		cur := binary.LittleEndian.Uint64(buf[16*i:])
+		mx := binary.LittleEndian.Uint64(buf[16*i+8:])
+		fmt.Fprintf(&b, "  %*s   %s   %s\n", nameW, name, val(cur), val(mx))
+	}
+	b.WriteString("\n")
+	fmt.Fprint(c.env.Out, b.String())
+	return nil
 }

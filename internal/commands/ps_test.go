@@ -321,3 +321,88 @@ func TestPsArgsCorpus(t *testing.T) {
 		})
 	}
 }
+
+// More of crash 8.0.2's ps options on the corpus's sysrq dump: -r, -C with
+// -l and -m, -g, and -t with -u and -k, compared on the lines of the
+// three tasks crash lists (and the CPU: section lines).
+func TestPsMoreOptionsMatchCrash(t *testing.T) {
+	golden := crashSections(t, "ps-sysrq-crash.txt")
+	crashRows := parsePs(t, golden["ps"])
+	p := openProg(t, "", testcorpus.File(t, "sysrq", testcorpus.KdumpLZO))
+	d, err := GatherPs(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var addrs []string
+	for _, c := range crashRows {
+		a, _ := strconv.ParseUint(c.task, 16, 64)
+		if _, ok := d.ByAddr(a); !ok {
+			t.Skip("the corpus's sysrq dump is not the crash the golden was captured on")
+		}
+		addrs = append(addrs, c.task)
+	}
+	keep := func(s string) string {
+		var out []string
+		lines := strings.Split(s, "\n")
+		for i, l := range lines {
+			if strings.HasPrefix(l, "CPU: ") {
+				out = append(out, l)
+				continue
+			}
+			for _, a := range addrs {
+				if strings.Contains(l, "TASK: "+a+" ") {
+					out = append(out, l)
+					// the lines that belong to it, up to a blank line
+					for _, m := range lines[i+1:] {
+						if m == "" || strings.Contains(m, "TASK: ") {
+							break
+						}
+						out = append(out, m)
+					}
+					break
+				}
+			}
+		}
+		return strings.Join(out, "\n")
+	}
+	pid := crashRows[len(crashRows)-1].pid
+	sameText(t, "ps -r", runCmd(t, p, "ps", "-r", pid), golden["ps -r "+pid])
+	for _, cmd := range []string{"ps -C all -l", "ps -C 0,1 -m", "ps -g", "ps -u -t", "ps -k -t"} {
+		got := runCmd(t, p, "ps", strings.Fields(cmd)[1:]...)
+		want := golden[cmd]
+		if want == "" {
+			t.Fatalf("no %q in golden", cmd)
+		}
+		sameText(t, cmd, keep(got), keep(want))
+	}
+}
+
+// -y selects by scheduling policy: the migration threads are FIFO, and
+// the policies together select every task once.
+func TestPsPolicy(t *testing.T) {
+	p := openProg(t, "", testcorpus.File(t, "sysrq", testcorpus.KdumpLZO))
+	all := parsePs(t, runCmd(t, p, "ps"))
+	fifo := parsePs(t, runCmd(t, p, "ps", "-y", "FIFO"))
+	if len(fifo) == 0 {
+		t.Fatal("no FIFO task")
+	}
+	for _, r := range fifo {
+		if !strings.HasPrefix(r.comm, "[migration/") {
+			t.Errorf("FIFO: %q", r.line)
+		}
+	}
+	n := 0
+	for _, pol := range []string{"normal", "FIFO", "RR", "BATCH", "IDLE", "DEADLINE"} {
+		n += len(parsePs(t, runCmd(t, p, "ps", "-y", pol)))
+	}
+	if n != len(all) || len(parsePs(t, runCmd(t, p, "ps", "-y", "0,1,2,3,5,6"))) != len(all) {
+		t.Errorf("policies select %d of %d tasks", n, len(all))
+	}
+	var out, errb strings.Builder
+	if err := Lookup("ps").Run(&Env{Prog: p, Out: &out, Err: &errb}, []string{"-y", "BOGUS"}); err == nil {
+		t.Error("-y BOGUS accepted")
+	}
+	if err := Lookup("ps").Run(&Env{Prog: p, Out: &out, Err: &errb}, []string{"-C", "0"}); err == nil {
+		t.Error("-C without -l/-m accepted")
+	}
+}

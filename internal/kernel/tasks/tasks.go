@@ -55,6 +55,11 @@ type Task struct {
 	// KernelSP is the saved kernel stack pointer (thread.sp), meaningful
 	// for a task that is not running.
 	KernelSP uint64
+	// Policy is the scheduling policy (task_struct.policy: 0 NORMAL,
+	// 1 FIFO, 2 RR, 3 BATCH, 5 IDLE, 6 DEADLINE).
+	Policy uint32
+	// Signal is task_struct.signal (struct signal_struct *).
+	Signal uint64
 }
 
 // Result is the task list with any problems met on the way.
@@ -86,6 +91,8 @@ type offsets struct {
 	// Optional extras (0 offsets with has* false when absent).
 	ptraceParent, startTime, utime, stime, lastArrival, threadSP            uint64
 	hasPtraceParent, hasStart, hasUtime, hasStime, hasLastArrival, hasThrSP bool
+	policy, sigOff                                                          uint64
+	hasPolicy, hasSig                                                       bool
 }
 
 const (
@@ -158,6 +165,8 @@ func resolve(src Source) (*offsets, error) {
 	o.stime, o.hasStime = opt("task_struct", "stime")
 	o.lastArrival, o.hasLastArrival = opt("task_struct", "sched_info.last_arrival")
 	o.threadSP, o.hasThrSP = opt("task_struct", "thread.sp")
+	o.policy, o.hasPolicy = opt("task_struct", "policy")
+	o.sigOff, o.hasSig = opt("task_struct", "signal")
 	return o, nil
 }
 
@@ -273,6 +282,12 @@ func (w *walker) read(addr uint64) (Task, error) {
 	t.STime = opt64(o.hasStime, o.stime)
 	t.LastArrival = opt64(o.hasLastArrival, o.lastArrival)
 	t.KernelSP = opt64(o.hasThrSP, o.threadSP)
+	if o.hasPolicy {
+		if _, err := w.src.ReadAt(b[:4], addr+o.policy); err == nil {
+			t.Policy = binary.LittleEndian.Uint32(b[:])
+		}
+	}
+	t.Signal = opt64(o.hasSig, o.sigOff)
 	return t, nil
 }
 

@@ -116,6 +116,24 @@ func newKernel(p *program.Program) (*Kernel, error) {
 	return k, nil
 }
 
+// percpuVar is the per-CPU variable name, or (Linux 6.2 and later) the
+// member of that name in the per-CPU struct pcpu_hot.
+func percpuVar(p *program.Program, name string) (uint64, error) {
+	a, err := p.Symbol(name)
+	if err == nil {
+		return a, nil
+	}
+	hot, err2 := p.Symbol("pcpu_hot")
+	if err2 != nil {
+		return 0, err
+	}
+	off, err2 := p.MemberOffset("pcpu_hot", name)
+	if err2 != nil {
+		return 0, err
+	}
+	return hot + off, nil
+}
+
 func versionAtLeast(rel string, maj, min int) bool {
 	f := strings.FieldsFunc(rel, func(r rune) bool { return r == '.' || r == '-' })
 	if len(f) < 2 {
@@ -252,8 +270,8 @@ func (k *Kernel) loadModules(layout amd64.OrcLayout) {
 func (k *Kernel) loadCPUs() {
 	p := k.P
 	cpus := tasks.PossibleCPUs(p)
-	curSym, curErr := p.Symbol("current_task")
-	irqSym, irqErr := p.Symbol("hardirq_stack_ptr")
+	curSym, curErr := percpuVar(p, "current_task")
+	irqSym, irqErr := percpuVar(p, "hardirq_stack_ptr")
 	ceaSym, ceaErr := p.Symbol("cea_exception_stacks")
 	for _, cpu := range cpus {
 		off, err := p.PerCPUOffset(cpu)

@@ -170,6 +170,12 @@ func TestVmlinuxMembers(t *testing.T) {
 	if pc, err := ix.Function("schedule"); err != nil || pc < 0xffffffff80000000 {
 		t.Errorf("schedule: %#x %v", pc, err)
 	}
+	if ts2, err := ix.LookupKind("task_struct", Struct); err != nil || ts2 != ts {
+		t.Errorf("LookupKind(task_struct, Struct) = %v, %v", ts2, err)
+	}
+	if u64, err := ix.LookupKind("u64", Typedef); err != nil || sizeof(u64, 0) != 8 {
+		t.Errorf("LookupKind(u64, Typedef) = %v, %v", u64, err)
+	}
 	if _, err := ix.LookupType("struct no_such_struct_xyz"); err == nil {
 		t.Error("found a type that does not exist")
 	}

@@ -118,3 +118,25 @@ func TestVmlinuxRelocationsApplied(t *testing.T) {
 		t.Logf("%s: %d of %d relocations checked, all applied", target, checked, n)
 	}
 }
+
+// TestAllModules indexes every module of the corpus and checks a struct
+// they share with the vmlinux has the same layout.
+func TestAllModules(t *testing.T) {
+	mods, _ := filepath.Glob(filepath.Join(corpusDir(), "modules", "*.ko"))
+	if len(mods) == 0 {
+		t.Skip("no modules in the corpus")
+	}
+	for _, p := range mods {
+		ix, err := Open(p)
+		if err != nil {
+			t.Errorf("%s: %v", p, err)
+			continue
+		}
+		lh, err := ix.LookupType("struct list_head")
+		if err != nil || lh.Size != 16 || len(lh.Members) != 2 || lh.Members[1].Offset != 8 {
+			t.Errorf("%s: struct list_head: %v %v", filepath.Base(p), lh, err)
+		}
+		t.Logf("%s: %+v", filepath.Base(p), ix.Stats)
+		ix.Close()
+	}
+}

@@ -539,7 +539,23 @@ func (ix *Index) LookupType(name string) (*Type, error) {
 	return ix.typeAt(best&(typesBit|offMask), 0, map[uint64]bool{})
 }
 
-// Sizeof returns the size of a named type (or of a Type).
+// LookupKind finds a named type of one kind: Struct, Union, Enum,
+// Typedef or Base ("task_struct", Struct is "struct task_struct").
+func (ix *Index) LookupKind(name string, k Kind) (*Type, error) {
+	ik := map[Kind]uint8{Struct: kStruct, Union: kUnion, Enum: kEnum, Typedef: kTypedef, Base: kBase, Void: kUnspec}[k]
+	if ik == kNone {
+		return nil, fmt.Errorf("type %q: kind %s is not named", name, k)
+	}
+	e := ix.find(ik, strings.TrimSpace(name))
+	if e == 0 {
+		return nil, fmt.Errorf("%s %q: %w", k, name, ErrNotFound)
+	}
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	return ix.typeAt(e&(typesBit|offMask), 0, map[uint64]bool{})
+}
+
+// Sizeof returns the size of a named type.
 func (ix *Index) Sizeof(name string) (int64, error) {
 	t, err := ix.LookupType(name)
 	if err != nil {

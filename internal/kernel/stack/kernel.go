@@ -420,6 +420,16 @@ func (k *Kernel) funcStart(addr uint64) (uint64, bool) {
 	return s.Addr, true
 }
 
+// UnwindFrom walks task's stacks from an arbitrary state (bt -S style, and
+// robustness tests).
+func (k *Kernel) UnwindFrom(task uint64, st State) (*Trace, error) {
+	u, err := k.unwinder(task)
+	if err != nil {
+		return nil, err
+	}
+	return u.Unwind(st), nil
+}
+
 func (k *Kernel) describe(addr uint64) string {
 	s, off, ok := k.P.SymbolAt(addr)
 	if !ok {

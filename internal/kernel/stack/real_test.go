@@ -2,6 +2,7 @@ package stack_test
 
 import (
 	"bufio"
+	"encoding/binary"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -202,4 +203,59 @@ func TestAllTasksUnwind(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestGarbageStarts walks real stacks from wrong places: every word of a
+// task's stack taken as a return address (most are not), and the stack
+// pointer corrupted. Every walk ends, within MaxFrames, and one that ends
+// early says why.
+func TestGarbageStarts(t *testing.T) {
+	p, err := program.Open(testcorpus.Vmlinux(t), testcorpus.File(t, "oops-proc", testcorpus.KdumpELF), program.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	k, err := stack.For(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	task, _, ok := k.PanicTask()
+	if !ok {
+		t.Fatal("no panic task")
+	}
+	st, err := k.Stacks(task)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lo, hi := st[0].Lo, st[0].Hi
+	buf := make([]byte, hi-lo)
+	if _, err := p.ReadAt(buf, lo); err != nil {
+		t.Fatal(err)
+	}
+	walks, stopped := 0, 0
+	for off := 0; off+8 <= len(buf); off += 8 {
+		v := binary.LittleEndian.Uint64(buf[off:])
+		a := lo + uint64(off)
+		for _, s := range []stack.State{
+			{IP: v, SP: a + 8, Addr: a},                // the word as a return address
+			{IP: v, SP: a + 8, BP: v, Signal: true},    // as an exact IP
+			{IP: v, SP: v, BP: a, Signal: off%16 == 0}, // as a stack pointer
+		} {
+			tr, err := k.UnwindFrom(task, s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			walks++
+			if len(tr.Frames) > stack.MaxFrames {
+				t.Fatalf("start %+v: %d frames", s, len(tr.Frames))
+			}
+			if tr.Err != nil {
+				stopped++
+				if tr.Err.Error() == "" {
+					t.Fatalf("start %+v: empty message", s)
+				}
+			}
+		}
+	}
+	t.Logf("%d walks from garbage, %d stopped with a reason", walks, stopped)
 }

@@ -466,7 +466,9 @@ func (k *Kernel) Unwind(task uint64) (*Backtrace, error) {
 	}
 	bt := &Backtrace{Task: task, CPU: k.CPUOf(task)}
 	if bt.CPU >= 0 {
-		if r := k.CPURegs[bt.CPU]; r != nil {
+		// A note of zeros (a CPU that did not save its registers) is no
+		// starting point.
+		if r := k.CPURegs[bt.CPU]; r != nil && (r.R[amd64.RIP] != 0 || r.R[amd64.RSP] != 0) {
 			st := State{IP: r.R[amd64.RIP], SP: r.R[amd64.RSP], BP: r.R[amd64.RBP], Regs: r, Signal: true}
 			bt.Start = k.RegsSource + " registers"
 			tr := u.Unwind(st)

@@ -95,7 +95,58 @@ func (t *Type) Elem() (*Type, error) {
 	ix := t.ix
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	return ix.typeAt(t.target, 0, map[uint64]bool{})
+	return ix.typeAt(ix.canonical(t.target), 0, map[uint64]bool{})
+}
+
+// canonical maps a pointer target that is a named struct, union or enum
+// to the index's definition of that name when it has the same size, so
+// that following pointers does not decode each unit's own copy of the
+// kernel's types (task_struct reaches some 200,000 DIEs otherwise).
+// Members by value keep their unit's definition. ix.mu is held.
+func (ix *Index) canonical(ref uint64) uint64 {
+	if t := ix.cache[ref]; t != nil {
+		return ref
+	}
+	u, off, err := ix.unitOf(ref)
+	if err != nil {
+		return ref
+	}
+	d, err := ix.readDIE(u, off)
+	if err != nil || d == nil || !d.hasName {
+		return ref
+	}
+	var k uint8
+	switch d.tag {
+	case tagStructType:
+		k = kStruct
+	case tagUnionType:
+		k = kUnion
+	case tagEnumerationType:
+		k = kEnum
+	default:
+		return ref
+	}
+	sec, soff, ok, _ := ix.strOffset(u, d.nameV)
+	if !ok {
+		return ref
+	}
+	e := ix.names.get(nameKey(k, sec, soff))
+	c := e & (typesBit | offMask)
+	if e>>qualShift < 2 || c == ref {
+		return ref
+	}
+	if d.decl {
+		return c
+	}
+	cu, coff, err := ix.unitOf(c)
+	if err != nil {
+		return ref
+	}
+	cd, err := ix.readDIE(cu, coff)
+	if err != nil || cd == nil || d.has&hasByteSize == 0 || cd.has&hasByteSize == 0 || cd.byteSize.u != d.byteSize.u {
+		return ref
+	}
+	return c
 }
 
 var voidType = &Type{Kind: Void, Name: "void", Size: -1}

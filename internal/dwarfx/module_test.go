@@ -140,3 +140,46 @@ func TestAllModules(t *testing.T) {
 		ix.Close()
 	}
 }
+
+// TestConcurrentLookups runs lookups, pointer targets and conversions
+// from several goroutines (run with -race).
+func TestConcurrentLookups(t *testing.T) {
+	p := filepath.Join(corpusDir(), "modules", "kdive_rig.ko")
+	if _, err := os.Stat(p); err != nil {
+		t.Skipf("no %s", p)
+	}
+	ix, err := Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	src := NewSource(ix, "")
+	done := make(chan error)
+	for g := 0; g < 8; g++ {
+		go func(g int) {
+			var err error
+			for i := 0; i < 20 && err == nil; i++ {
+				var st *Type
+				if st, err = ix.LookupType("struct kdive_rig_state"); err != nil {
+					break
+				}
+				for _, m := range st.Members {
+					if m.Type.Kind == Pointer {
+						_, err = m.Type.Elem()
+					}
+				}
+				if g%2 == 0 {
+					_, err = src.LookupType("struct kdive_rig_global")
+				} else {
+					_, err = ix.Variable("kdive_rig_global")
+				}
+			}
+			done <- err
+		}(g)
+	}
+	for g := 0; g < 8; g++ {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}
+}

@@ -302,9 +302,6 @@ func btTask(w io.Writer, p *program.Program, k *stack.Kernel, t tasks.Task, o *b
 		if f.Regs != nil {
 			btRegs(w, p, f, true)
 			if i > 0 && (fr[i-1].Stack.Lo != f.Stack.Lo || fr[i-1].Stack.Hi != f.Stack.Hi) {
-				if o.frames {
-					btWords(w, p, fr[i-1].Addr+8, f.RegsAddr+amd64.PtRegsSize)
-				}
 				fmt.Fprintf(w, "--- <%s> ---\n", stackName(fr[i-1].Stack))
 				btLine(w, p, n, f.SP, f, o)
 				n++
@@ -436,8 +433,22 @@ func btWords(w io.Writer, p *program.Program, from, to uint64) {
 }
 
 // btText is bt -t / -T: every word on the stack that is a kernel text
-// address, from the trace's start (-t) or the stack's base (-T) to its top.
+// address. -t scans from the trace's start to the top of each stack the
+// trace crosses (an exception frame that switches stacks is shown, as
+// crash does, with the interrupted function at the left stack's base);
+// -T scans the whole task stack.
 func btText(w io.Writer, p *program.Program, k *stack.Kernel, t tasks.Task, bt *stack.Backtrace, o *btOptions) error {
+	if o.textAll {
+		st, err := k.Stacks(t.Addr)
+		if err != nil {
+			return err
+		}
+		btScan(w, p, st[0].Lo, st[0].Hi)
+		if bt.User != nil {
+			btRegs(w, p, stack.Frame{Regs: bt.User, RegsAddr: bt.UserAddr}, false)
+		}
+		return nil
+	}
 	if len(bt.Frames) == 0 {
 		if bt.Err != nil {
 			fmt.Fprintf(w, "bt: %v\n", bt.Err)
@@ -445,51 +456,56 @@ func btText(w io.Writer, p *program.Program, k *stack.Kernel, t tasks.Task, bt *
 		return nil
 	}
 	f0 := bt.Frames[0]
-	start := f0.Addr
-	if start == 0 {
-		start = f0.SP
+	from := f0.Addr
+	if from == 0 {
+		from = f0.SP
 	}
-	if !o.textAll {
-		// crash's -t names the trace's start; -T does not.
-		name, mod := btSymAt(p, f0.IP, f0.LookupIP(), nil)
-		fmt.Fprintf(w, "              START: %s at %x%s\n", name, f0.IP, mod)
-	}
-	stk := f0.Stack
-	lo, hi := start, stk.Hi
-	if o.textAll {
-		lo = stk.Lo
-	}
-	// The task stack, when the trace began on another stack.
-	ranges := [][2]uint64{{lo, hi}}
-	if last := bt.Frames[len(bt.Frames)-1].Stack; last.Lo != stk.Lo {
-		from := bt.Frames[len(bt.Frames)-1].SP
-		if o.textAll {
-			from = last.Lo
-		}
-		ranges = append(ranges, [2]uint64{from, last.Hi})
-	}
-	for _, r := range ranges {
-		if r[1] <= r[0] || r[1]-r[0] > 64<<10 {
+	name, mod := btSymAt(p, f0.IP, f0.LookupIP(), nil)
+	fmt.Fprintf(w, "              START: %s at %x%s\n", name, f0.IP, mod)
+	cur := f0.Stack
+	for _, f := range bt.Frames[1:] {
+		if f.Stack.Lo == cur.Lo && f.Stack.Hi == cur.Hi {
 			continue
 		}
-		buf := make([]byte, r[1]-r[0])
-		if _, err := p.ReadAt(buf, r[0]); err != nil {
-			fmt.Fprintf(w, "bt: reading the stack at %x: %v\n", r[0], err)
-			continue
+		if f.Regs != nil {
+			btScan(w, p, from, f.RegsAddr)
+			btRegs(w, p, f, true)
+			fmt.Fprintf(w, "--- <%s> ---\n", stackName(cur))
+			name, mod := btSym(p, f.IP, nil)
+			fmt.Fprintf(w, "  [%x] %s at %x%s\n", cur.Lo, name, f.IP, mod)
+			from = f.SP
+		} else {
+			btScan(w, p, from, cur.Hi)
+			fmt.Fprintf(w, "--- <%s> ---\n", stackName(cur))
+			from = f.Addr
 		}
-		for off := 0; off+8 <= len(buf); off += 8 {
-			v := binary.LittleEndian.Uint64(buf[off:])
-			if !isTextAddr(p, v) {
-				continue
-			}
-			name, mod := btSym(p, v, nil)
-			fmt.Fprintf(w, "  [%x] %s at %x%s\n", r[0]+uint64(off), name, v, mod)
-		}
+		cur = f.Stack
 	}
+	btScan(w, p, from, cur.Hi)
 	if bt.User != nil {
 		btRegs(w, p, stack.Frame{Regs: bt.User, RegsAddr: bt.UserAddr}, false)
 	}
 	return nil
+}
+
+// btScan prints the text addresses among the stack words in [lo, hi).
+func btScan(w io.Writer, p *program.Program, lo, hi uint64) {
+	if hi <= lo || hi-lo > 64<<10 {
+		return
+	}
+	buf := make([]byte, hi-lo)
+	if _, err := p.ReadAt(buf, lo); err != nil {
+		fmt.Fprintf(w, "bt: reading the stack at %x: %v\n", lo, err)
+		return
+	}
+	for off := 0; off+8 <= len(buf); off += 8 {
+		v := binary.LittleEndian.Uint64(buf[off:])
+		if !isTextAddr(p, v) {
+			continue
+		}
+		name, mod := btSym(p, v, nil)
+		fmt.Fprintf(w, "  [%x] %s at %x%s\n", lo+uint64(off), name, v, mod)
+	}
 }
 
 func isTextAddr(p *program.Program, v uint64) bool {

@@ -162,6 +162,14 @@ func TestBtOptionsCorpus(t *testing.T) {
 	if tt := runBtOn(t, p, "-T"); strings.Contains(tt, "START:") || !strings.Contains(tt, "] machine_kexec at ") || len(tt) < len(runBtOn(t, p, "-t")) {
 		t.Errorf("bt -T:\n%s", tt)
 	}
+	// CPU 0 was idle, interrupted by the crash NMI: -t shows the NMI
+	// stack, the exception frame, then the task stack; -T the task stack.
+	if tt := runBtOn(t, p, "-t", "-c", "0"); !regexp.MustCompile(`\] end_repeat_nmi at [0-9a-f]+\n    \[exception RIP: native_safe_halt\+11\]\n(?s:.*)--- <NMI exception stack> ---\n  \[[0-9a-f]+\] native_safe_halt at `).MatchString(tt) {
+		t.Errorf("bt -t -c 0:\n%s", tt)
+	}
+	if tt := runBtOn(t, p, "-T", "-c", "0"); strings.Contains(tt, "crash_nmi_callback") || !strings.Contains(tt, "] do_idle at ") {
+		t.Errorf("bt -T -c 0:\n%s", tt)
+	}
 	if l := runBtOn(t, p, "-l"); !strings.Contains(l, "DWARF") {
 		t.Errorf("bt -l:\n%s", l)
 	}

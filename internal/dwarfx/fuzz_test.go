@@ -89,6 +89,7 @@ func FuzzDIE(f *testing.F) {
 		for _, n := range []string{"node_t", "struct node", "struct kdive_rig_state", "struct list_head", "int"} {
 			if typ, err := ix.LookupType(n); err == nil {
 				_ = typ.String()
+				_, _ = NewSource(ix, "").Convert(typ)
 				_, _, _ = MemberOffset(typ, "next")
 				sizeof(typ, 0)
 			}

@@ -265,6 +265,27 @@ func TestMalformed(t *testing.T) {
 	a.end()
 	malformed(t, "array cycle", a.elf(), "arr_t", "cycle")
 
+	// A pointer to itself: decodes (pointers are lazy), prints finitely.
+	a = newAsm()
+	c = stdAbbrevs(a)
+	a.die("", c.cu, "t.c")
+	a.die("p", c.ptr, 8, "@p")
+	a.die("", c.td, "p_t", "@p")
+	a.end()
+	if ix, err := OpenBytes("self pointer", a.elf()); err != nil {
+		t.Error(err)
+	} else if pt, err := ix.LookupType("p_t"); err != nil {
+		t.Error(err)
+	} else {
+		_ = pt.String()
+		if n, err := ix.Sizeof("p_t"); n != 8 || err != nil {
+			t.Errorf("sizeof(p_t) = %d, %v", n, err)
+		}
+		if _, err := NewSource(ix, "").Convert(pt); err != nil {
+			t.Error(err)
+		}
+	}
+
 	// A reference outside the unit.
 	a = newAsm()
 	c = stdAbbrevs(a)

@@ -152,7 +152,13 @@ func (ix *Index) canonical(ref uint64) uint64 {
 var voidType = &Type{Kind: Void, Name: "void", Size: -1}
 
 // String renders the type C-style (no declarator syntax beyond *, [] and ()).
-func (t *Type) String() string {
+func (t *Type) String() string { return t.str(0) }
+
+func (t *Type) str(depth int) string {
+	if depth > 32 {
+		return "..."
+	}
+	depth++
 	switch t.Kind {
 	case Struct, Union, Enum:
 		if t.Name == "" {
@@ -168,28 +174,28 @@ func (t *Type) String() string {
 			return "? *"
 		}
 		if e.Kind == Struct || e.Kind == Union || e.Kind == Enum || e.Kind == Typedef || e.Kind == Base || e.Kind == Void {
-			return e.String() + " *"
+			return e.str(depth) + " *"
 		}
-		return "(" + e.String() + ") *"
+		return "(" + e.str(depth) + ") *"
 	case Array:
 		n := ""
 		if t.Count >= 0 {
 			n = strconv.FormatInt(t.Count, 10)
 		}
-		return t.elem.String() + "[" + n + "]"
+		return t.elem.str(depth) + "[" + n + "]"
 	case Const, Volatile, Restrict, Atomic:
 		if t.elem == nil {
 			return t.Kind.String() + " void"
 		}
-		return t.Kind.String() + " " + t.elem.String()
+		return t.Kind.String() + " " + t.elem.str(depth)
 	case Func:
 		r := "void"
 		if t.elem != nil {
-			r = t.elem.String()
+			r = t.elem.str(depth)
 		}
 		var ps []string
 		for _, p := range t.Params {
-			ps = append(ps, p.String())
+			ps = append(ps, p.str(depth))
 		}
 		if t.Variadic {
 			ps = append(ps, "...")

@@ -18,7 +18,7 @@ import (
 	"kdive/internal/program"
 )
 
-const btSynopsis = "[-a|-c cpu(s)|-p] [-f] [-l] [-s [-x|-d]] [-t|-T] [-R ref] [pid | task]"
+const btSynopsis = "[-a|-c cpu(s)|-p|-g] [-f] [-l] [-s [-x|-d]] [-t|-T] [-R ref] [-I ip] [-S sp] [pid | task]"
 
 func init() {
 	Register(&Command{
@@ -42,8 +42,13 @@ func init() {
         -a  the active task on each CPU.
     -c cpu  the active task on each listed CPU ("1", "0,2", "0-3").
         -p  the panic task (the default when no task is named).
+        -g  every thread in the task's thread group.
     -R ref  only the traces that contain ref: a function name or a
             text address in hexadecimal.
+     -S sp  start the walk at stack address sp: the word there is taken
+            as a return address (with -I, ip is the first frame's
+            instruction and sp its stack pointer).
+     -I ip  start the walk at instruction ip (needs -S).
         -f  the stack words of each frame.
         -l  source lines (needs DWARF line tables: not read yet).
         -s  symbol+offset for each frame (decimal; -sx: hexadecimal).
@@ -74,10 +79,12 @@ type btOptions struct {
 	text, textAll    bool
 	hasCPUs, anyTask bool
 	ref              string
+	group            bool
+	startIP, startSP uint64
 }
 
 func runBt(env *Env, args []string) error {
-	opts, rest, err := getopt("bt", args, "ac:flsxdtTpR:")
+	opts, rest, err := getopt("bt", args, "ac:flsxdtTpR:gI:S:")
 	if err != nil {
 		writeUsage(env, "bt", btSynopsis)
 		return err
@@ -111,6 +118,18 @@ func runBt(env *Env, args []string) error {
 			// The panic task: the default below.
 		case 'R':
 			o.ref = op.arg
+		case 'g':
+			o.group = true
+		case 'I', 'S':
+			v, err := parseAddrArg(op.arg, lazySyms(func() *ksymView { return viewOf(env.Prog) }))
+			if err != nil {
+				return fmt.Errorf("invalid -%c argument: %s", op.c, op.arg)
+			}
+			if op.c == 'I' {
+				o.startIP = v
+			} else {
+				o.startSP = v
+			}
 		}
 	}
 	p := env.Prog
@@ -179,6 +198,26 @@ func runBt(env *Env, args []string) error {
 			t = tasks.Task{Addr: a, CPU: cpu, Comm: "?"}
 		}
 		targets = append(targets, t)
+	}
+	if o.startIP != 0 && o.startSP == 0 {
+		return fmt.Errorf("-I requires -S")
+	}
+	if o.group {
+		var all []tasks.Task
+		seen := map[uint64]bool{}
+		for _, t := range targets {
+			for _, u := range tl.Tasks {
+				if u.TGID == t.TGID && !u.Idle && !seen[u.Addr] {
+					seen[u.Addr] = true
+					all = append(all, u)
+				}
+			}
+			if t.Idle && !seen[t.Addr] {
+				seen[t.Addr] = true
+				all = append(all, t)
+			}
+		}
+		targets = all
 	}
 	printed := 0
 	for _, t := range targets {
@@ -281,9 +320,26 @@ func btHeader(w io.Writer, t tasks.Task, cpu int) {
 }
 
 func btTask(w io.Writer, p *program.Program, k *stack.Kernel, t tasks.Task, o *btOptions) error {
-	bt, err := k.Unwind(t.Addr)
-	if err != nil {
-		return err
+	var bt *stack.Backtrace
+	if o.startSP != 0 {
+		st := stack.State{IP: o.startIP, SP: o.startSP, Signal: true}
+		if o.startIP == 0 {
+			ret, err := p.ReadU64(o.startSP)
+			if err != nil {
+				return fmt.Errorf("-S %x: %v", o.startSP, err)
+			}
+			st = stack.State{IP: ret, SP: o.startSP + 8, Addr: o.startSP}
+		}
+		tr, err := k.UnwindFrom(t.Addr, st)
+		if err != nil {
+			return err
+		}
+		bt = &stack.Backtrace{Task: t.Addr, CPU: k.CPUOf(t.Addr), Trace: tr, Start: "-S"}
+	} else {
+		var err error
+		if bt, err = k.Unwind(t.Addr); err != nil {
+			return err
+		}
 	}
 	btHeader(w, t, bt.CPU)
 	if o.text || o.textAll {

@@ -173,11 +173,11 @@ func TestBtOptionsCorpus(t *testing.T) {
 	// -S/-I: start at the exception frame's stack pointer: the trace is
 	// the default one from kdive_rig_write on.
 	m := regexp.MustCompile(`    RIP: ([0-9a-f]+)  RSP: ([0-9a-f]+)`).FindStringSubmatch(def)
-	tail := def[strings.Index(def, "] kdive_rig_write at "):]
-	if s := runBtOn(t, p, "-S", m[2]); !strings.Contains(s, " #0 ["+m[2]+tail) {
+	end := "] entry_SYSCALL_64_after_hwframe at "
+	if s := runBtOn(t, p, "-S", m[2]); !strings.Contains(s, " #0 ["+m[2]+"] kdive_rig_write at ") || !strings.Contains(s, end) {
 		t.Errorf("bt -S %s:\n%s", m[2], s)
 	}
-	if s := runBtOn(t, p, "-I", m[1], "-S", m[2]); !strings.Contains(s, " #0 ["+m[2]+"] kdive_rig_null_deref at "+m[1]+" [kdive_rig]\n #1 ["+m[2]+tail) {
+	if s := runBtOn(t, p, "-I", m[1], "-S", m[2]); !strings.Contains(s, " #0 ["+m[2]+"] kdive_rig_null_deref at "+m[1]+" [kdive_rig]\n #1 ["+m[2]+"] kdive_rig_write at ") || !strings.Contains(s, end) {
 		t.Errorf("bt -I %s -S %s:\n%s", m[1], m[2], s)
 	}
 	if g := runBtOn(t, p, "-g", pid); g != def {

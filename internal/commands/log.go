@@ -77,9 +77,8 @@ type LogOptions struct {
 func runLog(env *Env, args []string) error {
 	opts, rest, err := getopt("log", args, "Ttdmasc")
 	if err != nil {
-		fmt.Fprintln(env.Err, err)
 		writeUsage(env, "log", logSynopsis)
-		return errors.New("invalid option")
+		return err
 	}
 	if len(rest) > 0 {
 		writeUsage(env, "log", logSynopsis)

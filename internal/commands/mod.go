@@ -65,9 +65,8 @@ func runMod(env *Env, args []string) error {
 	}
 	opts, rest, err := getopt("mod", words, "Rd:Ds:Sot")
 	if err != nil {
-		fmt.Fprintln(env.Err, err)
 		writeUsage(env, "mod", modSynopsis)
-		return errors.New("invalid option")
+		return err
 	}
 	if len(opts) > 1 {
 		writeUsage(env, "mod", modSynopsis)

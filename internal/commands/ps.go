@@ -230,9 +230,8 @@ type psSel struct {
 func runPs(env *Env, args []string) error {
 	opts, rest, err := getopt("ps", args, "ASgstcpkuGlmarC:y:")
 	if err != nil {
-		fmt.Fprintln(env.Err, err)
 		writeUsage(env, "ps", psSynopsis)
-		return errors.New("invalid option")
+		return err
 	}
 	flag := 0
 	var policy uint64

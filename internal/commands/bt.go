@@ -77,7 +77,7 @@ type btOptions struct {
 	lines            bool
 	symOff, hex      bool
 	text, textAll    bool
-	hasCPUs, anyTask bool
+	hasCPUs          bool
 	ref              string
 	group            bool
 	startIP, startSP uint64

@@ -375,6 +375,9 @@ func (k *Kernel) Stacks(task uint64) (StackList, error) {
 	if err != nil {
 		return nil, fmt.Errorf("task %x: reading task->stack: %w", task, err)
 	}
+	if base == 0 || base+ThreadSize < base {
+		return nil, fmt.Errorf("task %x has no stack (task->stack is %#x: an exited task?)", task, base)
+	}
 	l := StackList{{Kind: KindTask, Lo: base, Hi: base + ThreadSize}}
 	return append(l, k.cpuStacks...), nil
 }

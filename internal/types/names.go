@@ -71,6 +71,9 @@ func declarator(t *Type, inner string, depth int) (string, string) {
 	case Pointer:
 		e := t.Elem
 		d := "*" + inner
+		if strings.HasPrefix(inner, "const") || strings.HasPrefix(inner, "volatile") || strings.HasPrefix(inner, "restrict") {
+			d = "* " + inner
+		}
 		if e != nil && (e.Kind == Array || e.Kind == Func) {
 			d = "(" + d + ")"
 		}
@@ -87,13 +90,17 @@ func declarator(t *Type, inner string, depth int) (string, string) {
 		q := t.Kind.String()
 		e := t.Elem
 		if e != nil && e.Kind == Pointer {
-			d := " " + q
+			d := q
 			if inner != "" {
 				d += " " + inner
 			}
-			return declarator(e, strings.TrimLeft(d, " "), depth+1)
+			return declarator(e, d, depth+1)
 		}
 		b, d := declarator(e, inner, depth+1)
+		if strings.HasPrefix(b, q+" ") {
+			// const applied to an array of const: C has one const.
+			return b, d
+		}
 		return q + " " + b, d
 	}
 	return t.BaseName(), inner

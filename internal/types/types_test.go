@@ -112,3 +112,19 @@ func TestBTFVmlinux(t *testing.T) {
 		_ = found
 	}
 }
+
+func TestQualifiedDecls(t *testing.T) {
+	ch := builtins["char"]
+	cch := &Type{Kind: Const, Elem: ch, Size: 1}
+	arr := ArrayOf(cch, 204)
+	if got := Decl(&Type{Kind: Const, Elem: arr, Size: 204}, "linux_banner"); got != "const char linux_banner[204]" {
+		t.Errorf("const array: %q", got)
+	}
+	cp := &Type{Kind: Const, Elem: PointerTo(ch), Size: 8}
+	if got := Decl(cp, "p"); got != "char * const p" {
+		t.Errorf("const pointer: %q", got)
+	}
+	if got := Decl(PointerTo(cch), "s"); got != "const char *s" {
+		t.Errorf("pointer to const: %q", got)
+	}
+}

@@ -223,7 +223,12 @@ func runBt(env *Env, args []string) error {
 	for _, t := range targets {
 		var buf bytes.Buffer
 		if err := btTask(&buf, p, k, t, &o); err != nil {
-			return err
+			if len(targets) == 1 {
+				return err
+			}
+			// One task's failure does not hide the others'.
+			btHeader(&buf, t, k.CPUOf(t.Addr))
+			fmt.Fprintf(&buf, "bt: %v\n", err)
 		}
 		if o.ref != "" && !btRefers(p, k, t.Addr, o.ref) {
 			continue

@@ -1,11 +1,15 @@
 package dwarfx
 
 import (
+	"bytes"
+	"compress/zlib"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
+	"github.com/klauspost/compress/zstd"
 	"golang.org/x/sys/unix"
 )
 
@@ -164,10 +168,13 @@ func (e *elfFile) sectionData(name string) ([]byte, error) {
 	if s == nil || s.typ == shtNobits {
 		return nil, nil
 	}
-	if s.flags&shfCompress != 0 {
-		return nil, fmt.Errorf("%s: section %s is compressed (SHF_COMPRESSED is not supported)", e.path, name)
-	}
 	b := e.data[s.off : s.off+s.size : s.off+s.size]
+	if s.flags&shfCompress != 0 {
+		var err error
+		if b, err = decompress(b); err != nil {
+			return nil, fmt.Errorf("%s: section %s: %w", e.path, name, err)
+		}
+	}
 	if e.typ != etRel {
 		// ET_EXEC/ET_DYN: a final link has applied the relocations
 		// (--emit-relocs keeps them only as a record).
@@ -178,8 +185,11 @@ func (e *elfFile) sectionData(name string) ([]byte, error) {
 		if r.typ != shtRela || int(r.info) != idx {
 			continue
 		}
-		cp := make([]byte, len(b))
-		copy(cp, b)
+		cp := b
+		if s.flags&shfCompress == 0 {
+			cp = make([]byte, len(b))
+			copy(cp, b)
+		}
 		if err := e.applyRela(cp, name, r); err != nil {
 			return nil, err
 		}
@@ -257,3 +267,60 @@ func (e *elfFile) applyRela(dst []byte, secName string, r *elfSection) error {
 }
 
 func isDebugName(n string) bool { return strings.HasPrefix(n, ".debug_") }
+
+// mapped reports whether b lies inside the file's own mapping (and not in
+// a decompressed or relocated copy on the heap).
+func (e *elfFile) mapped(b []byte) bool {
+	if !e.unmap || len(b) == 0 || len(e.data) == 0 {
+		return false
+	}
+	lo, p := addrOf(e.data), addrOf(b)
+	return p >= lo && p+uint64(len(b)) <= lo+uint64(len(e.data))
+}
+
+// maxDecompressed caps a compressed section's size.
+const maxDecompressed = 4 << 30
+
+// decompress inflates an SHF_COMPRESSED section (Elf64_Chdr, then zlib
+// or zstd data) into memory.
+func decompress(b []byte) ([]byte, error) {
+	if len(b) < 24 {
+		return nil, fmt.Errorf("compressed section header truncated")
+	}
+	typ := binary.LittleEndian.Uint32(b)
+	size := binary.LittleEndian.Uint64(b[8:])
+	if size > maxDecompressed || size > uint64(len(b))*2048+1<<20 {
+		return nil, fmt.Errorf("compressed section claims %d bytes", size)
+	}
+	var r io.Reader
+	switch typ {
+	case 1: // ELFCOMPRESS_ZLIB
+		zr, err := zlib.NewReader(bytes.NewReader(b[24:]))
+		if err != nil {
+			return nil, fmt.Errorf("zlib: %w", err)
+		}
+		defer zr.Close()
+		r = zr
+	case 2: // ELFCOMPRESS_ZSTD
+		zr, err := zstd.NewReader(bytes.NewReader(b[24:]), zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true))
+		if err != nil {
+			return nil, fmt.Errorf("zstd: %w", err)
+		}
+		defer zr.Close()
+		r = zr
+	default:
+		return nil, fmt.Errorf("unknown compression type %d", typ)
+	}
+	out := make([]byte, size)
+	if _, err := io.ReadFull(r, out); err != nil {
+		return nil, fmt.Errorf("decompressing %d bytes: %w", size, err)
+	}
+	// Read to the end so the stream's checksum is verified.
+	if n, err := io.ReadFull(r, make([]byte, 1)); n != 0 || err != io.EOF {
+		if err == nil || err == io.ErrUnexpectedEOF {
+			err = fmt.Errorf("more data than the %d bytes the header says", size)
+		}
+		return nil, fmt.Errorf("decompressing: %w", err)
+	}
+	return out, nil
+}

@@ -184,7 +184,7 @@ func newIndex(ef *elfFile) (*Index, error) {
 	if ix.info == nil {
 		return nil, fmt.Errorf("%s: no .debug_info section", ef.path)
 	}
-	ix.infoMapped = ef.unmap && ef.typ != etRel
+	ix.infoMapped = ef.mapped(ix.info) // only then may its pages be dropped
 	for sec, b := range [][]byte{ix.info, ix.types} {
 		var dropped uint64
 		for off := uint64(0); off < uint64(len(b)); {
@@ -319,7 +319,7 @@ func (ix *Index) scan() error {
 		}
 	}
 	ix.Stats.Entries = ix.names.len() + len(ix.inline)
-	if ix.infoMapped && len(ix.abbrev) > 0 {
+	if ix.ef.mapped(ix.abbrev) {
 		ix.dropPages(ix.abbrev, 0, uint64(len(ix.abbrev)))
 	}
 	return nil

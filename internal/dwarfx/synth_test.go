@@ -1,6 +1,8 @@
 package dwarfx
 
 import (
+	"bytes"
+	"compress/zlib"
 	"encoding/binary"
 	"errors"
 	"strconv"
@@ -454,4 +456,50 @@ func TestDWARF5Forms(t *testing.T) {
 	if _, err := ix.LookupType("long"); err != nil {
 		t.Errorf("type unit type: %v", err)
 	}
+}
+
+// setSectionFlags sets sh_flags of a section of an ELF built by buildELF.
+func setSectionFlags(t *testing.T, data []byte, name string, flags uint64) {
+	ef, err := parseELF("x", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i, _ := ef.section(name)
+	shoff := binary.LittleEndian.Uint64(data[0x28:])
+	binary.LittleEndian.PutUint64(data[shoff+uint64(i)*64+8:], flags)
+}
+
+func TestCompressedSections(t *testing.T) {
+	a := newAsm()
+	c := stdAbbrevs(a)
+	a.die("", c.cu, "t.c")
+	a.die("int", c.base, "int", 4, EncSigned)
+	a.die("", c.td, "myint", "@int")
+	a.end()
+	data := a.elf()
+	info := ixSection(t, data, ".debug_info")
+	abbrev := ixSection(t, data, ".debug_abbrev")
+	var z bytes.Buffer
+	hdr := make([]byte, 24)
+	binary.LittleEndian.PutUint32(hdr, 1)
+	binary.LittleEndian.PutUint64(hdr[8:], uint64(len(info)))
+	z.Write(hdr)
+	zw := zlib.NewWriter(&z)
+	zw.Write(info)
+	zw.Close()
+	cdata := buildELF(etExec, map[string][]byte{".debug_info": z.Bytes(), ".debug_abbrev": abbrev})
+	setSectionFlags(t, cdata, ".debug_info", shfCompress)
+	ix, err := OpenBytes("compressed", cdata)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := ix.Sizeof("myint"); n != 4 || err != nil {
+		t.Errorf("sizeof(myint) = %d, %v", n, err)
+	}
+	// A corrupt stream is an error naming the section.
+	bad := append([]byte(nil), z.Bytes()...)
+	bad[len(bad)-3] ^= 0xff
+	cdata = buildELF(etExec, map[string][]byte{".debug_info": bad, ".debug_abbrev": abbrev})
+	setSectionFlags(t, cdata, ".debug_info", shfCompress)
+	malformed(t, "corrupt zlib", cdata, "myint", ".debug_info")
 }

@@ -1,0 +1,104 @@
+package commands
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"kdive/internal/program"
+	"kdive/internal/testcorpus"
+)
+
+// crashRefSection returns the output crash printed for one command in the
+// reference session on the shared dump.
+func crashRefSection(t *testing.T, dir, cmd string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "..", "..", "reference", "crash-8.0.2-sysrq.txt"))
+	if err != nil {
+		t.Skip(err)
+	}
+	s := string(b)
+	i := strings.Index(s, "crash> "+cmd+"\n")
+	if i < 0 {
+		t.Fatalf("reference has no %q", cmd)
+	}
+	s = s[i+len("crash> "+cmd+"\n"):]
+	if j := strings.Index(s, "crash> "); j >= 0 {
+		s = s[:j]
+	}
+	return s
+}
+
+func netRunCmd(t *testing.T, p *program.Program, name string, args ...string) string {
+	t.Helper()
+	var out, errb bytes.Buffer
+	if err := Lookup(name).Run(&Env{Prog: p, Out: &out, Err: &errb}, args); err != nil {
+		t.Fatalf("%s %v: %v", name, args, err)
+	}
+	if errb.Len() > 0 {
+		t.Errorf("%s %v: stderr %q", name, args, errb.String())
+	}
+	return out.String()
+}
+
+// Byte for byte crash 8.0.2's `net` on the shared dump (types from its BTF).
+func TestNetShared(t *testing.T) {
+	dir := testcorpus.Shared(t)
+	want := crashRefSection(t, dir, "net")
+	p, err := program.Open("", filepath.Join(dir, "vmcore.zstd"), program.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if got := netRunCmd(t, p, "net"); got != want {
+		t.Errorf("net:\n%s\ncrash:\n%s", got, want)
+	}
+	if got := netRunCmd(t, p, "net", "-n", "1"); got != want {
+		t.Errorf("net -n 1:\n%s\ncrash:\n%s", got, want)
+	}
+}
+
+// On every corpus dump (vmlinux types and BTF types), `net` lists the
+// guest's devices and IPv4 addresses.
+func TestNetCorpus(t *testing.T) {
+	vml := testcorpus.Vmlinux(t)
+	for _, sc := range testcorpus.Scenarios() {
+		for _, f := range []string{testcorpus.KdumpLZO, testcorpus.QEMUELF} {
+			for _, v := range []string{vml, ""} {
+				name := sc + "/" + f + "/vmlinux"
+				if v == "" {
+					name = sc + "/" + f + "/btf"
+				}
+				t.Run(name, func(t *testing.T) {
+					truth := testcorpus.TruthOf(t, sc, testcorpus.TruthFor(f))
+					p, err := program.Open(v, testcorpus.File(t, sc, f), program.OpenOptions{})
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer p.Close()
+					lines := strings.Split(strings.TrimSuffix(netRunCmd(t, p, "net"), "\n"), "\n")
+					if lines[0] != "   NET_DEVICE     NAME   IP ADDRESS(ES)" {
+						t.Fatalf("header %q", lines[0])
+					}
+					var got []string
+					for _, l := range lines[1:] {
+						f := strings.Fields(l)
+						if len(f) != 3 || len(f[0]) != 16 || l[16:18] != "  " {
+							t.Fatalf("line %q", l)
+						}
+						got = append(got, f[1]+" "+f[2])
+					}
+					want := append([]string(nil), truth["netdev"]...)
+					sort.Strings(got)
+					sort.Strings(want)
+					if strings.Join(got, "|") != strings.Join(want, "|") || len(want) == 0 {
+						t.Errorf("net: %q, truth %q", got, want)
+					}
+				})
+			}
+		}
+	}
+}

@@ -52,9 +52,10 @@ type Type struct {
 	Members     []Member     // struct, union
 	Enumerators []Enumerator // enum
 	// Count of array elements; -1 for a flexible array (no bound).
-	Count    int64
-	Params   []*Type // function parameters
-	Variadic bool
+	Count      int64
+	Params     []*Type  // function parameters
+	ParamNames []string // their names ("" when unnamed), for functions
+	Variadic   bool
 
 	// Offset is the DIE offset (in .debug_info, or .debug_types with bit 55 set).
 	Offset uint64
@@ -337,6 +338,11 @@ func (ix *Index) typeAt(ref uint64, depth int, inprog map[uint64]bool) (*Type, e
 					return err
 				}
 				t.Params = append(t.Params, p)
+				name := ""
+				if c.hasName {
+					name, _ = ix.strValue(c.u, c.nameV)
+				}
+				t.ParamNames = append(t.ParamNames, name)
 			case tagUnspecParams:
 				t.Variadic = true
 			}

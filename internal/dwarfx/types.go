@@ -94,6 +94,13 @@ func (s *Source) convert(t *Type, depth int) (*types.Type, error) {
 	if depth > 1<<16 {
 		return nil, fmt.Errorf("%s: type graph too deep", t)
 	}
+	if t.Kind == Atomic { // _Atomic T: no such kind in the model; T
+		e, err := s.convert(t.elem, depth+1)
+		if err == nil {
+			s.conv[t] = e
+		}
+		return e, err
+	}
 	c := &types.Type{Name: t.Name}
 	s.conv[t] = c // cycles through pointers end here
 	size := func() uint64 {
@@ -145,8 +152,8 @@ func (s *Source) convert(t *Type, depth int) (*types.Type, error) {
 		for _, e := range t.Enumerators {
 			c.Enumerators = append(c.Enumerators, types.Enumerator{Name: e.Name, Value: e.Value})
 		}
-	case Typedef, Const, Volatile, Restrict, Atomic:
-		c.Kind = map[Kind]types.Kind{Typedef: types.Typedef, Const: types.Const, Volatile: types.Volatile, Restrict: types.Restrict, Atomic: types.Volatile}[t.Kind]
+	case Typedef, Const, Volatile, Restrict:
+		c.Kind = map[Kind]types.Kind{Typedef: types.Typedef, Const: types.Const, Volatile: types.Volatile, Restrict: types.Restrict}[t.Kind]
 		if t.Kind != Typedef {
 			c.Name = ""
 		}
@@ -179,12 +186,16 @@ func (s *Source) convert(t *Type, depth int) (*types.Type, error) {
 		if c.Elem, err = elem(t.elem); err != nil {
 			return nil, err
 		}
-		for _, p := range t.Params {
+		for i, p := range t.Params {
 			pt, err := elem(p)
 			if err != nil {
 				return nil, err
 			}
-			c.Params = append(c.Params, types.Param{Type: pt})
+			name := ""
+			if i < len(t.ParamNames) {
+				name = t.ParamNames[i]
+			}
+			c.Params = append(c.Params, types.Param{Name: name, Type: pt})
 		}
 		c.Variadic = t.Variadic
 	default:

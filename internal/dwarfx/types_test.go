@@ -66,6 +66,11 @@ func TestTypesSource(t *testing.T) {
 	if v, err := dsrc.LookupVar("schedule"); err != nil || v.Kind != types.Func {
 		t.Errorf("schedule: %v %v", v, err)
 	}
+	if v, err := dsrc.LookupVar("find_task_by_vpid"); err != nil || len(v.Params) != 1 || v.Params[0].Name != "vnr" {
+		t.Errorf("find_task_by_vpid: %v %+v", v, err)
+	} else {
+		t.Logf("find_task_by_vpid: %s", types.Decl(v, "find_task_by_vpid"))
+	}
 	if et, v, err := dsrc.LookupEnumerator("PIDTYPE_PID"); err != nil || v != 0 || et.Name != "pid_type" {
 		t.Errorf("PIDTYPE_PID: %v %d %v", et, v, err)
 	}

@@ -113,6 +113,7 @@ type PsTask struct {
 	Active bool  // runqueues.curr of its CPU
 	Mem    tasks.Mem
 	PctMem float64
+	St     string // crash's state letters (RU, IN, ...)
 }
 
 // PsData is the task table ps prints.
@@ -143,8 +144,9 @@ func GatherPs(p *program.Program) (*PsData, error) {
 		d.Warnings = append(d.Warnings, err.Error())
 	}
 	total := totalPages(p)
+	bits := tasks.StateBitsFor(p.Info().OSRelease)
 	for i, t := range r.Tasks {
-		pt := PsTask{Task: t, CPU: t.CPU, Active: active[t.Addr], Mem: mem[i]}
+		pt := PsTask{Task: t, CPU: t.CPU, Active: active[t.Addr], Mem: mem[i], St: bits.String(t.StateValue())}
 		if t.Idle {
 			pt.CPU = t.IdleCPU
 		}
@@ -511,7 +513,7 @@ func (c *psCtx) data(t *PsTask, order []PsTask) error {
 		if len(order) > 0 {
 			width = len(fmt.Sprint(order[0].LastArrival))
 		}
-		fmt.Fprintf(w, "[%*d] [%s]  ", width, t.LastArrival, tasks.StateString(t.StateValue()))
+		fmt.Fprintf(w, "[%*d] [%s]  ", width, t.LastArrival, t.St)
 		writeTaskHeader(w, t)
 		return nil
 	case f&psMsecs != 0:
@@ -550,7 +552,7 @@ func WritePsLine(w io.Writer, t *PsTask, kstackp bool) {
 			ptr = mkCenter(fmt.Sprintf("%x", t.KernelSP), 16, true)
 		}
 	}
-	st := tasks.StateString(t.StateValue())
+	st := t.St
 	pad := "  "
 	if len(st) > 3 {
 		pad = " "
@@ -762,7 +764,7 @@ func (c *psCtx) msecs(t *PsTask) error {
 	if maxDays > days {
 		pad = strings.Repeat(" ", maxDays-days)
 	}
-	fmt.Fprintf(c.env.Out, "[%s%s] [%s]  ", pad, s, tasks.StateString(t.StateValue()))
+	fmt.Fprintf(c.env.Out, "[%s%s] [%s]  ", pad, s, t.St)
 	writeTaskHeader(c.env.Out, t)
 	return nil
 }
@@ -773,7 +775,7 @@ func (c *psCtx) summary() {
 	var names []string
 	counts := map[string]int{}
 	for i := range c.d.Tasks {
-		s := tasks.StateString(c.d.Tasks[i].StateValue())
+		s := c.d.Tasks[i].St
 		if counts[s] == 0 {
 			names = append(names, s)
 		}
@@ -974,7 +976,7 @@ func (c *psCtx) perCPU(cpus []int) error {
 				}
 				continue
 			}
-			fmt.Fprintf(w, "[%*d] [%s]  ", width, t.LastArrival, tasks.StateString(t.StateValue()))
+			fmt.Fprintf(w, "[%*d] [%s]  ", width, t.LastArrival, t.St)
 			writeTaskHeader(w, t)
 		}
 	}

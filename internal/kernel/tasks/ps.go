@@ -34,12 +34,37 @@ const PF_EXITING = 0x00000004
 // StateValue is crash's task_state(): __state (or state) | exit_state.
 func (t *Task) StateValue() uint64 { return t.State | uint64(t.ExitState) }
 
-// StateString is crash's two-letter state (task.c task_state_string):
-// RU, IN, UN, ID (uninterruptible and no-load: TASK_IDLE), ZO, ST, TR, DE,
-// PA, WA, NE; "??" for a value none of these describes. As in crash, a
-// later test overrides an earlier one (a zombie that is also stopped is
-// ST).
-func StateString(state uint64) string {
+// StateBits are the state bits that differ between kernels.
+type StateBits struct {
+	Dead, Wakekill, Waking, Parked, Noload, New uint64
+}
+
+// Modern is the layout of Linux 4.14 and later; Pre414 that of 2.6.33 to
+// 4.13 (stat_nam "RSDTtXZxKWPNn": TASK_DEAD, TASK_WAKEKILL, TASK_WAKING,
+// TASK_PARKED, TASK_NOLOAD, TASK_NEW from 0x40 up).
+var (
+	Modern = StateBits{Dead: ExitDead | TaskDead, Wakekill: TaskWakekill, Waking: TaskWaking, Parked: TaskParked, Noload: TaskNoload, New: TaskNew}
+	Pre414 = StateBits{Dead: ExitDead | 0x40, Wakekill: 0x80, Waking: 0x100, Parked: 0x200, Noload: 0x400, New: 0x800}
+)
+
+// StateBitsFor returns the layout of a kernel release ("6.1.0-...").
+func StateBitsFor(release string) StateBits {
+	var major, minor int
+	if _, err := fmt.Sscanf(release, "%d.%d", &major, &minor); err == nil && (major < 4 || major == 4 && minor < 14) {
+		return Pre414
+	}
+	return Modern
+}
+
+// StateString is crash's two-letter state (task.c task_state_string) on
+// a 4.14+ kernel; see StateBits.String.
+func StateString(state uint64) string { return Modern.String(state) }
+
+// String is crash's two-letter state (task.c task_state_string): RU, IN,
+// UN, ID (uninterruptible and no-load: TASK_IDLE), ZO, ST, TR, DE, PA, WA,
+// NE; "??" for a value none of these describes. As in crash, a later test
+// overrides an earlier one (a zombie that is also stopped is ST).
+func (b StateBits) String(state uint64) string {
 	s, set := "??", false
 	if state == TaskRunning {
 		s = "RU"
@@ -48,7 +73,7 @@ func StateString(state uint64) string {
 		s, set = "IN", true
 	}
 	if state&TaskUninterruptible != 0 {
-		if state&TaskNoload != 0 {
+		if state&b.Noload != 0 {
 			s = "ID"
 		} else {
 			s = "UN"
@@ -64,15 +89,15 @@ func StateString(state uint64) string {
 	if state&TaskTraced != 0 {
 		s, set = "TR", true
 	}
-	if state&(ExitDead|TaskDead) != 0 && !set {
+	if state&b.Dead != 0 && !set {
 		s = "DE"
 	}
 	switch state {
-	case TaskParked:
+	case b.Parked:
 		s = "PA"
-	case TaskWaking:
+	case b.Waking:
 		s = "WA"
-	case TaskNew:
+	case b.New:
 		s = "NE"
 	}
 	return s

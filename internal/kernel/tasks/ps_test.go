@@ -26,6 +26,20 @@ func TestStateString(t *testing.T) {
 			t.Errorf("state %#x: %s, want %s", c.v, got, c.want)
 		}
 	}
+	for _, c := range []struct {
+		v    uint64
+		want string
+	}{
+		{0x40, "DE"}, {0x200, "PA"}, {0x100, "WA"}, {0x402, "ID"}, {0x80, "??"},
+	} {
+		if got := tasks.Pre414.String(c.v); got != c.want {
+			t.Errorf("pre-4.14 state %#x: %s, want %s", c.v, got, c.want)
+		}
+	}
+	if tasks.StateBitsFor("4.13.0") != tasks.Pre414 || tasks.StateBitsFor("3.10.0-1160.el7.x86_64") != tasks.Pre414 ||
+		tasks.StateBitsFor("4.14.0") != tasks.Modern || tasks.StateBitsFor("6.1.0-53-cloud-amd64") != tasks.Modern {
+		t.Error("StateBitsFor")
+	}
 	tk := tasks.Task{State: 0, ExitState: 0x20}
 	if got := tasks.StateString(tk.StateValue()); got != "ZO" {
 		t.Errorf("exit_state zombie: %s", got)

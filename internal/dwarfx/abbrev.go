@@ -82,6 +82,10 @@ type abbrev struct {
 	sibAt   int32
 	sibForm uint32
 	kind    uint8 // index kind of the tag (0: not indexed)
+	// index: the scanner must look at DIEs of this abbreviation at the
+	// top level (an indexed kind with a name or a specification, or an
+	// enum whose enumerators are indexed).
+	index bool
 }
 
 // abbrevTable maps abbreviation codes to declarations.
@@ -263,6 +267,15 @@ func parseAbbrevs(b []byte, off uint64, p unitParams, sc *abbrevScratch) (*abbre
 		}
 		a.attrs = attrs[list[i].lo:hi:hi]
 		a.kind = kindOfTag(a.tag)
+		for _, at := range a.attrs {
+			switch at.at {
+			case atName, atSpecification, atAbstractOrigin:
+				a.index = a.kind != kNone
+			}
+		}
+		if a.kind == kEnum {
+			a.index = true
+		}
 		return a
 	}
 	if maxCode < maxDenseCode {

@@ -449,7 +449,7 @@ func (s *scanner) scanUnit(u *unit) error {
 		if ab == nil {
 			return fmt.Errorf("%s+%#x: unknown abbreviation code %d", name, dieOff, code)
 		}
-		if k := ab.kind; k != kNone && (depth == 1 && k != kEnumerator || depth == 2 && inEnum && k == kEnumerator) {
+		if k := ab.kind; ab.index && (depth == 1 && k != kEnumerator || depth == 2 && inEnum && k == kEnumerator) {
 			pos, err = s.record(u, b, dieOff, pos, ab)
 			if err != nil {
 				return err

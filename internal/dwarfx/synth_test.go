@@ -503,3 +503,52 @@ func TestCompressedSections(t *testing.T) {
 	setSectionFlags(t, cdata, ".debug_info", shfCompress)
 	malformed(t, "corrupt zlib", cdata, "myint", ".debug_info")
 }
+
+// TestDebugTypes: a DWARF 4 type unit in .debug_types, referenced from
+// .debug_info with DW_FORM_ref_sig8.
+func TestDebugTypes(t *testing.T) {
+	a := newAsm()
+	c := stdAbbrevs(a)
+	tuCode := a.abbr(tagTypeUnit, true)
+	sigTD := a.abbr(tagTypedef, false, atName, formString, atType, formRefSig8)
+	a.die("", c.cu, "t.c")
+	a.die("", sigTD, "wide_t", binary.LittleEndian.AppendUint64(nil, 0xabcdef))
+	a.end()
+	data := a.elf() // .debug_info and .debug_abbrev
+	info := ixSection(t, data, ".debug_info")
+	abbrev := ixSection(t, data, ".debug_abbrev")
+
+	tu := newAsm()
+	tu.hdr = 23
+	tu.die("", tuCode)
+	tu.die("wide", c.st, "wide", 24)
+	tu.die("", c.mem, "x", "@long", 16)
+	tu.end()
+	tu.die("long", c.base, "long", 8, EncSigned)
+	tu.end()
+	tu.fix()
+	hdr := make([]byte, 23)
+	binary.LittleEndian.PutUint32(hdr, uint32(19+len(tu.body)))
+	binary.LittleEndian.PutUint16(hdr[4:], 4)
+	hdr[10] = 8
+	binary.LittleEndian.PutUint64(hdr[11:], 0xabcdef)
+	binary.LittleEndian.PutUint32(hdr[19:], uint32(tu.labels["wide"]))
+	types := append(hdr, tu.body...)
+	ix, err := OpenBytes("debug_types", buildELF(etExec, map[string][]byte{".debug_info": info, ".debug_abbrev": abbrev, ".debug_types": types}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := ix.LookupType("wide_t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := Strip(w); s.Kind != Struct || s.Size != 24 || s.Offset&typesBit == 0 {
+		t.Errorf("wide_t -> %s size %d offset %#x", s, s.Size, s.Offset)
+	}
+	if off, mt, err := MemberOffset(w, "x"); off != 16 || err != nil || mt.Name != "long" {
+		t.Errorf("x: %d %v %v", off, mt, err)
+	}
+	if _, err := ix.LookupType("struct wide"); err != nil {
+		t.Errorf("struct wide from .debug_types: %v", err)
+	}
+}

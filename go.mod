@@ -12,3 +12,5 @@ require (
 	github.com/klauspost/compress v1.20.3
 	golang.org/x/sys v0.43.0
 )
+
+require golang.org/x/arch v0.32.0

@@ -1,0 +1,402 @@
+package commands
+
+// dis: disassemble kernel text, as crash's cmd_dis (kernel.c) prints it
+// through gdb and x86_64_dis_filter (x86_64.c): AT&T syntax, each line
+// "0xADDR <symbol+offset>:\tmnemonic operands", offsets in decimal (or
+// hexadecimal with -x), branch targets and rip-relative references
+// followed by "<symbol>", and the ftrace NOP at a function's start marked
+// " [FTRACE NOP]". The instructions come from internal/arch/amd64
+// (golang.org/x/arch/x86/x86asm with gdb's wording).
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"kdive/internal/arch/amd64"
+	"kdive/internal/program"
+)
+
+func init() {
+	Register(&Command{
+		Name:    "dis",
+		Summary: "disassemble",
+		Usage:   disSynopsis,
+		Help: `  Disassembles kernel text (kernel or module) at an address, as crash does
+  through gdb: AT&T syntax, "0xADDR <symbol+offset>:" before each
+  instruction.  The start is a hexadecimal address, a symbol, symbol+offset
+  or an expression in parentheses.  A function's name (or its exact start
+  address) disassembles the whole function; any other address shows one
+  instruction unless a count is given.
+
+        -r  reverse: from the start of the function that holds the address
+            up to and including the instruction at the address (what did
+            this return address just call?).  With a count, only the last
+            count instructions.
+        -f  forward: from the address to the end of its function.
+        -l  show source line numbers (kdive: not yet; the lines are left
+            out, as crash leaves them out for code without line tables).
+        -x  offsets in hexadecimal: <func+0x4>.
+        -d  offsets in decimal (the default).
+        -u  the address is a user virtual address (not supported).
+        -s  source code listing (not supported).
+     -b n   skip n bytes after a ud2 (accepted; kernels since 2.6.20 have
+            none).
+     count  the number of instructions to show.
+
+EXAMPLES
+    kdive> dis schedule 3
+    0xffffffff81c09380 <schedule>:	nopl   0x0(%rax,%rax,1) [FTRACE NOP]
+    0xffffffff81c09385 <schedule+5>:	push   %rbp
+    0xffffffff81c09386 <schedule+6>:	push   %rbx
+    kdive> dis -r ffffffff81c093da 2
+    0xffffffff81c093d3 <schedule+83>:	xor    %edi,%edi
+    0xffffffff81c093d5 <schedule+85>:	call   0xffffffff81c089a0 <__schedule>`,
+		Run: runDis,
+	})
+}
+
+const disSynopsis = "[-ludxs][-b [num]] [address | symbol | (expression)] [count]"
+
+// disTarget is what dis needs of a program; *program.Program has it.
+type disTarget interface {
+	symSource
+	ReadAt(b []byte, addr uint64) (int, error)
+	Info() *program.SourceInfo
+}
+
+func runDis(env *Env, args []string) error {
+	return disCommand(env, env.Prog, args)
+}
+
+func disCommand(env *Env, prog disTarget, args []string) error {
+	opts, rest, err := getopt("dis", args, "dxhulsrfUb:B:")
+	if err != nil {
+		writeUsage(env, "dis", disSynopsis)
+		return err
+	}
+	radix := 10
+	var reverse, forward, userMode, sources bool
+	for _, o := range opts {
+		switch o.c {
+		case 'd':
+			if radix == 16 && hasOpt(opts, 'x', 'h') {
+				return errors.New("-d and -x are mutually exclusive")
+			}
+			radix = 10
+		case 'x', 'h':
+			if hasOpt(opts, 'd') {
+				return errors.New("-d and -x are mutually exclusive")
+			}
+			radix = 16
+		case 'u':
+			if sources {
+				return errors.New("-s can only be used with kernel addresses")
+			}
+			userMode = true
+		case 'r':
+			if forward {
+				return errors.New("-r and -f are mutually exclusive")
+			}
+			if sources {
+				return errors.New("-r and -s are mutually exclusive")
+			}
+			reverse = true
+		case 'f':
+			if reverse {
+				return errors.New("-r and -f are mutually exclusive")
+			}
+			if sources {
+				return errors.New("-f and -s are mutually exclusive")
+			}
+			forward = true
+		case 'l':
+			// TODO(internal/dwarfx): crash prints the "file: line" of
+			// each new source line (gdb's line table) before the
+			// instructions it covers; kdive has no line-table reader
+			// yet, so -l shows the instructions alone, as crash does
+			// for code without line tables (module code).
+		case 's':
+			if reverse {
+				return errors.New("-r and -s are mutually exclusive")
+			}
+			if forward {
+				return errors.New("-f and -s are mutually exclusive")
+			}
+			if userMode {
+				return errors.New("-s can only be used with kernel addresses")
+			}
+			sources = true
+		case 'b', 'B', 'U':
+			// -b: bytes to skip after ud2; none on kernels since
+			// 2.6.20. -U: unfiltered gdb output; kdive has one format.
+		}
+	}
+	if len(rest) == 0 {
+		if hasOpt(opts, 'b', 'B') {
+			return nil
+		}
+		writeUsage(env, "dis", disSynopsis)
+		return nil
+	}
+	if userMode {
+		return errors.New("user virtual addresses are not supported: kdive does not translate user space")
+	}
+	if sources {
+		return errors.New("-s: source listing is not supported (kdive has no line tables yet)")
+	}
+
+	v := viewOf(prog)
+	arg := rest[0]
+	var addr uint64
+	var sp *vsym
+	functionOnly := false
+	switch {
+	case canEval(arg):
+		a, err := parseAddrArg(arg, v)
+		if err != nil {
+			return disSymbolNotFound(env, v, err)
+		}
+		addr = a
+	case isCrashHex(arg) && !v.exists(arg):
+		a, err := parseCrashHex(arg)
+		if err != nil {
+			return err
+		}
+		addr = a
+		s, off, ok := v.valueSearch(addr)
+		if !ok {
+			fmt.Fprintf(env.Err, "WARNING: %x: no associated kernel symbol found\n", addr)
+		} else {
+			sp = s
+			if off == 0 && v.isText(s) {
+				functionOnly = true
+			}
+		}
+	default:
+		l := v.search(arg)
+		if len(l) == 0 {
+			return disSymbolNotFound(env, v, &symbolNotFoundError{Name: arg})
+		}
+		sp = l[0]
+		addr = sp.Addr
+		if v.isText(sp) {
+			functionOnly = true
+		}
+	}
+
+	count := uint64(1)
+	countEntered := false
+	if len(rest) > 1 {
+		forward = false
+		n, err := parseCrashNumber(rest[1])
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return errors.New("invalid count argument: 0")
+		}
+		count, countEntered, functionOnly = n, true, false
+	}
+
+	if addr < kvBaseOf(prog) {
+		if _, _, ok := v.valueSearch(addr); !ok {
+			return fmt.Errorf("%x is not a kernel virtual address", addr)
+		}
+	}
+
+	// The end of the function: its symbol's size (gdb's block range from
+	// the debug info), else the next symbol.
+	var end uint64
+	if reverse || forward || functionOnly {
+		base := addr
+		if sp != nil {
+			base = sp.Addr
+		}
+		fs, _, ok := v.valueSearch(base)
+		switch {
+		case ok && fs.mod == nil && fs.pseudo == 0 && fs.Size > 0:
+			end = fs.Addr + fs.Size
+		case ok:
+			if n := v.nextSymbol(fs); n != nil {
+				end = n.Addr
+			} else if fs.mod != nil {
+				end = fs.mod.base + fs.mod.size
+			} else {
+				return fmt.Errorf("unable to determine symbol after %s", fs.Name)
+			}
+		default:
+			return fmt.Errorf("gdb unable to disassemble kernel virtual address %x", addr)
+		}
+	}
+
+	var target uint64
+	if reverse || forward {
+		target = addr
+		fs, _, ok := v.valueSearch(target)
+		if !ok {
+			return fmt.Errorf("cannot resolve address: %x", target)
+		}
+		addr = fs.Addr
+	}
+
+	d := &disassembler{w: env.Out, prog: prog, v: v, radix: radix}
+	switch {
+	case reverse:
+		max := target - addr
+		if max == 0 {
+			max = 1
+		}
+		var lines []string
+		err := d.walk(addr, max, func(in amd64.Inst, line string) bool {
+			lines = append(lines, line)
+			return in.Addr < target
+		}, true)
+		if countEntered && uint64(len(lines)) > count {
+			lines = lines[uint64(len(lines))-count:]
+		}
+		for _, l := range lines {
+			io.WriteString(env.Out, l)
+		}
+		return err
+	case forward:
+		return d.walk(addr, end-addr, func(in amd64.Inst, line string) bool {
+			if in.Addr >= end {
+				return false
+			}
+			if in.Addr >= target {
+				io.WriteString(env.Out, line)
+			}
+			return true
+		}, false)
+	case functionOnly:
+		return d.walk(addr, end-addr, func(in amd64.Inst, line string) bool {
+			if in.Addr >= end {
+				return false
+			}
+			io.WriteString(env.Out, line)
+			return true
+		}, false)
+	}
+	return d.walk(addr, count, func(in amd64.Inst, line string) bool {
+		io.WriteString(env.Out, line)
+		return true
+	}, false)
+}
+
+func hasOpt(opts []opt, cs ...byte) bool {
+	for _, o := range opts {
+		for _, c := range cs {
+			if o.c == c {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// canEval is crash's can_eval: an expression in parentheses, or a word
+// with an operator in it (symbol+offset).
+func canEval(s string) bool {
+	if strings.HasPrefix(s, "(") {
+		return true
+	}
+	return strings.ContainsAny(s, "+-&|^*%<>")
+}
+
+func kvBaseOf(prog disTarget) uint64 {
+	if info := prog.Info(); info != nil && info.PageOffset != 0 {
+		return info.PageOffset
+	}
+	return 0xffff800000000000
+}
+
+func disSymbolNotFound(env *Env, v *ksymView, err error) error {
+	var nf *symbolNotFoundError
+	if errors.As(err, &nf) {
+		fmt.Fprintf(env.Out, "symbol not found: %s\n", nf.Name)
+		fmt.Fprintf(env.Out, "possible alternatives:\n")
+		if v.queryPad(env.Out, nf.Name, "  ") == 0 {
+			fmt.Fprintf(env.Out, "  (none found)\n")
+		}
+		return nil
+	}
+	return err
+}
+
+// disassembler decodes and formats instructions.
+type disassembler struct {
+	w     io.Writer
+	prog  disTarget
+	v     *ksymView
+	radix int
+
+	buf     []byte // bytes read, from bufAddr
+	bufAddr uint64
+}
+
+// bytesAt returns up to 16 bytes at addr (fewer before an unreadable
+// byte), or the read error at addr.
+func (d *disassembler) bytesAt(addr uint64) ([]byte, error) {
+	if addr >= d.bufAddr && addr+16 <= d.bufAddr+uint64(len(d.buf)) {
+		return d.buf[addr-d.bufAddr : addr-d.bufAddr+16], nil
+	}
+	b := make([]byte, 4096)
+	n, err := d.prog.ReadAt(b, addr)
+	if n == 0 {
+		if err == nil {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, readError(err, kvaddr, addr, "gdb_readmem_callback")
+	}
+	d.buf, d.bufAddr = b[:n], addr
+	return d.buf[:min(n, 16)], nil
+}
+
+// symstr is crash's value_to_symstr in the dis radix.
+func (d *disassembler) symstr(addr uint64) string {
+	sp, off, ok := d.v.valueSearch(addr)
+	if !ok {
+		return ""
+	}
+	name := sp.Name
+	if sp.pseudo == pseudoStart {
+		name = sp.mod.name
+	}
+	if off == 0 {
+		return name
+	}
+	if d.radix == 16 {
+		return fmt.Sprintf("%s+0x%x", name, off)
+	}
+	return fmt.Sprintf("%s+%d", name, off)
+}
+
+// line formats one instruction as crash prints it.
+func (d *disassembler) line(in amd64.Inst) string {
+	text := in.Format(d.symstr)
+	if sp, off, ok := d.v.valueSearch(in.Addr); ok && off == 0 && sp.pseudo == 0 &&
+		strings.Contains(text, "nopl   0x0(%rax,%rax,1)") {
+		text += " [FTRACE NOP]"
+	}
+	return fmt.Sprintf("0x%x <%s>:\t%s\n", in.Addr, d.symstr(in.Addr), text)
+}
+
+// walk decodes up to n instructions from addr, calling f with each and its
+// line until f returns false. all: f sees the instruction that makes it
+// stop too (f's result is checked after).
+func (d *disassembler) walk(addr, n uint64, f func(amd64.Inst, string) bool, _ bool) error {
+	for i := uint64(0); i < n; i++ {
+		code, err := d.bytesAt(addr)
+		if err != nil {
+			return err
+		}
+		in := amd64.Decode(code, addr)
+		if !f(in, d.line(in)) {
+			return nil
+		}
+		addr += uint64(in.Len)
+	}
+	return nil
+}

@@ -36,13 +36,19 @@ EXAMPLES
         decimal: 18446627605512179392  (-116468197372224)
           octal: 1777774541124235747300
          binary: 1111111111111111100101100001001010100010011101111100111011000000`,
-		Run: runEval,
+		NoProgram: true,
+		Run: func(env *Env, args []string) error {
+			if env.Prog == nil {
+				return evalCommand(env, nil, args)
+			}
+			return evalCommand(env, env.Prog, args)
+		},
 	})
 }
 
 const evalSynopsis = "[-b][-l] (expression) | value"
 
-func runEval(env *Env, args []string) error {
+func evalCommand(env *Env, prog typeTarget, args []string) error {
 	i := 0
 	bits := false
 	switch {
@@ -73,8 +79,8 @@ func runEval(env *Env, args []string) error {
 		return errors.New("missing expression")
 	}
 	var syms symbolResolver
-	if env.Prog != nil {
-		syms = lazySyms(func() *ksymView { return viewOf(env.Prog) })
+	if prog != nil {
+		syms = lazySyms(func() *ksymView { return viewOf(prog) })
 	}
 	var src string
 	for _, a := range args[i:] {
@@ -88,10 +94,10 @@ func runEval(env *Env, args []string) error {
 		src = "(" + strings.TrimSpace(src) + ")"
 	}
 	v, err := evalExpr(src, syms)
-	if err != nil && errors.Is(err, errInvalidExpr) && env.Prog != nil {
+	if err != nil && errors.Is(err, errInvalidExpr) && prog != nil {
 		// kdive: a C expression (precedence, casts, members, sizeof).
 		c := strings.Join(args[i:], " ")
-		if cv, cerr := expr.Eval(newProgEnv(env.Prog), c); cerr == nil {
+		if cv, cerr := expr.Eval(newProgEnv(prog), c); cerr == nil {
 			if u, uerr := cv.Uint(); uerr == nil {
 				v, err = u, nil
 			}

@@ -44,7 +44,7 @@ EXAMPLES
     ffff8ef0811e9800
     ...
     kdive> list -H modules -o module.list -s module.name`,
-		Run: runList,
+		Run: func(env *Env, args []string) error { return listCommand(env, env.Prog, args) },
 	})
 }
 
@@ -71,7 +71,7 @@ type listReq struct {
 
 func isKVAddr(a uint64) bool { return a >= 0xffff800000000000 }
 
-func runList(env *Env, args []string) error {
+func listCommand(env *Env, prog typeTarget, args []string) error {
 	opts, rest, err := getopt("list", args, "BHhrs:S:e:o:O:xdl:")
 	usage := func(err error) error {
 		writeUsage(env, "list", listSynopsis)
@@ -81,8 +81,8 @@ func runList(env *Env, args []string) error {
 		return usage(err)
 	}
 	r := &listReq{}
-	reg := env.Prog.Types()
-	pe := newProgEnv(env.Prog)
+	reg := prog.Types()
+	pe := newProgEnv(prog)
 	var headMemberOff uint64
 	headOffSet := false
 	structListOffSet := false
@@ -251,7 +251,7 @@ func runList(env *Env, args []string) error {
 			if r.end == 0 {
 				r.end = r.start
 			}
-			v, err := readPtr(env, r.start+r.memberOff, "LIST_HEAD contents")
+			v, err := readPtr(pe.prog, r.start+r.memberOff, "LIST_HEAD contents")
 			if err != nil {
 				return err
 			}
@@ -264,7 +264,7 @@ func runList(env *Env, args []string) error {
 			if r.end == 0 {
 				r.end = r.start + headMemberOff
 			}
-			v, err := readPtr(env, r.start+headMemberOff, "LIST_HEAD contents")
+			v, err := readPtr(pe.prog, r.start+headMemberOff, "LIST_HEAD contents")
 			if err != nil {
 				return err
 			}
@@ -282,9 +282,9 @@ func runList(env *Env, args []string) error {
 
 // readPtr reads a pointer, with crash's readmem error and the list
 // poison values named.
-func readPtr(env *Env, addr uint64, what string) (uint64, error) {
+func readPtr(prog typeTarget, addr uint64, what string) (uint64, error) {
 	var b [8]byte
-	n, err := env.Prog.ReadAt(b[:], addr)
+	n, err := prog.ReadAt(b[:], addr)
 	if err == nil && n < 8 {
 		err = errors.New("short read")
 	}
@@ -307,7 +307,7 @@ func poisonName(v uint64) string {
 // walk is crash's do_list (or do_list_no_hash with -B).
 func (r *listReq) walk(env *Env, pe *progEnv) error {
 	next := r.start
-	first, err := readPtr(env, next+r.memberOff, "first list entry")
+	first, err := readPtr(pe.prog, next+r.memberOff, "first list entry")
 	if err != nil {
 		return err
 	}
@@ -334,7 +334,7 @@ func (r *listReq) walk(env *Env, pe *progEnv) error {
 		}
 		count++
 		last = next
-		n, err := readPtr(env, next+r.memberOff, "list entry")
+		n, err := readPtr(pe.prog, next+r.memberOff, "list entry")
 		if err != nil {
 			return err
 		}
@@ -346,15 +346,15 @@ func (r *listReq) walk(env *Env, pe *progEnv) error {
 				// lambda entries ahead until they meet.
 				x, y := r.start, r.start
 				for i := uint64(0); i < lambda; i++ {
-					if y, err = readPtr(env, y+r.memberOff, "list entry"); err != nil {
+					if y, err = readPtr(pe.prog, y+r.memberOff, "list entry"); err != nil {
 						return err
 					}
 				}
 				for x != y {
-					if x, err = readPtr(env, x+r.memberOff, "list entry"); err != nil {
+					if x, err = readPtr(pe.prog, x+r.memberOff, "list entry"); err != nil {
 						return err
 					}
-					if y, err = readPtr(env, y+r.memberOff, "list entry"); err != nil {
+					if y, err = readPtr(pe.prog, y+r.memberOff, "list entry"); err != nil {
 						return err
 					}
 				}

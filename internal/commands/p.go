@@ -11,7 +11,6 @@ import (
 	"sync"
 
 	"kdive/internal/expr"
-	"kdive/internal/program"
 	"kdive/internal/types"
 )
 
@@ -43,21 +42,21 @@ EXAMPLES
     $2 = "swapper/0\000\000\000\000\000\000"
     kdive> p &init_task
     $3 = (struct task_struct *) 0xffffffff9be1aa40 <init_task>`,
-		Run: func(env *Env, args []string) error { return pCommand(env, "p", args, 0) },
+		Run: func(env *Env, args []string) error { return pCommand(env, env.Prog, "p", args, 0) },
 	})
 	Register(&Command{
 		Name:    "px",
 		Summary: "print an expression with hexadecimal integers (p -x)",
 		Usage:   pSynopsis,
 		Help:    "  px is p -x: see \"help p\".",
-		Run:     func(env *Env, args []string) error { return pCommand(env, "px", args, 16) },
+		Run:     func(env *Env, args []string) error { return pCommand(env, env.Prog, "px", args, 16) },
 	})
 	Register(&Command{
 		Name:    "pd",
 		Summary: "print an expression with decimal integers (p -d)",
 		Usage:   pSynopsis,
 		Help:    "  pd is p -d: see \"help p\".",
-		Run:     func(env *Env, args []string) error { return pCommand(env, "pd", args, 10) },
+		Run:     func(env *Env, args []string) error { return pCommand(env, env.Prog, "pd", args, 10) },
 	})
 }
 
@@ -66,11 +65,20 @@ const pSynopsis = "[-x|-d][-u] [expression | symbol[:cpuspec]]"
 // progEnv is the expression environment of a program: its memory, its
 // symbols as crash sees them, and its types.
 type progEnv struct {
-	prog *program.Program
+	prog typeTarget
 	v    *ksymView
 }
 
-func newProgEnv(prog *program.Program) *progEnv { return &progEnv{prog: prog} }
+// typeTarget is what the type commands need of a program;
+// *program.Program has it, and tests use fakes.
+type typeTarget interface {
+	symSource
+	ReadAt(b []byte, addr uint64) (int, error)
+	Types() *types.Registry
+	PerCPUOffset(cpu int) (uint64, error)
+}
+
+func newProgEnv(prog typeTarget) *progEnv { return &progEnv{prog: prog} }
 
 func (e *progEnv) view() *ksymView {
 	if e.v == nil {
@@ -114,20 +122,20 @@ func (e *progEnv) printOpts(radix int) expr.PrintOpts {
 // history numbers gdb's value history ($1, $2, ...) per program.
 var history struct {
 	sync.Mutex
-	n map[*program.Program]int
+	n map[typeTarget]int
 }
 
-func nextHistory(p *program.Program) int {
+func nextHistory(p typeTarget) int {
 	history.Lock()
 	defer history.Unlock()
 	if history.n == nil {
-		history.n = map[*program.Program]int{}
+		history.n = map[typeTarget]int{}
 	}
 	history.n[p]++
 	return history.n[p]
 }
 
-func pCommand(env *Env, name string, args []string, radix int) error {
+func pCommand(env *Env, prog typeTarget, name string, args []string, radix int) error {
 	opts, rest, err := getopt(name, args, "dhxu")
 	if err != nil {
 		writeUsage(env, name, pSynopsis)
@@ -153,7 +161,7 @@ func pCommand(env *Env, name string, args []string, radix int) error {
 		writeUsage(env, name, pSynopsis)
 		return errors.New("missing expression")
 	}
-	pe := newProgEnv(env.Prog)
+	pe := newProgEnv(prog)
 	po := pe.printOpts(radix)
 	if f := rest[0]; strings.HasPrefix(f, "/") && len(f) >= 2 {
 		switch f[len(f)-1] {
@@ -185,7 +193,7 @@ func pCommand(env *Env, name string, args []string, radix int) error {
 	if err != nil {
 		return err
 	}
-	out := fmt.Sprintf("$%d = %s\n", nextHistory(env.Prog), s)
+	out := fmt.Sprintf("$%d = %s\n", nextHistory(prog), s)
 	fmt.Fprint(env.Out, leaderLine(leader, out))
 	return nil
 }
@@ -224,7 +232,7 @@ func pPerCPU(env *Env, pe *progEnv, name string, po expr.PrintOpts) (bool, error
 		fmt.Fprintf(env.Out, "[undetermined type] %s;\n", name)
 	}
 	fmt.Fprintf(env.Out, "PER-CPU ADDRESSES:\n")
-	for c, off := range perCPUOffsets(env) {
+	for c, off := range perCPUOffsets(pe.prog) {
 		fmt.Fprintf(env.Out, "  [%d]: %x\n", c, l[0].Addr+off)
 	}
 	return true, nil
@@ -234,14 +242,14 @@ func pPerCPU(env *Env, pe *progEnv, name string, po expr.PrintOpts) (bool, error
 // CPU i counts when no later entry run starts at it (CPUs never set up all
 // hold one common value, so the count is the first i >= 1 whose entry
 // equals the next one).
-func perCPUOffsets(env *Env) []uint64 {
+func perCPUOffsets(prog typeTarget) []uint64 {
 	var out []uint64
-	cur, err := env.Prog.PerCPUOffset(0)
+	cur, err := prog.PerCPUOffset(0)
 	if err != nil {
 		return nil
 	}
 	for c := 1; c < 8192; c++ {
-		next, err := env.Prog.PerCPUOffset(c)
+		next, err := prog.PerCPUOffset(c)
 		if err != nil {
 			break
 		}

@@ -30,16 +30,16 @@ EXAMPLES
     }
     kdive> ptype u64
     type = unsigned long long`,
-		Run: runPtype,
+		Run: func(env *Env, args []string) error { return ptypeCommand(env, env.Prog, args) },
 	})
 }
 
-func runPtype(env *Env, args []string) error {
+func ptypeCommand(env *Env, prog typeTarget, args []string) error {
 	if len(args) == 0 {
 		writeUsage(env, "ptype", "[struct|union|enum] typename | expression")
 		return errors.New("missing argument")
 	}
-	t, err := typeOrExprType(env, strings.Join(args, " "))
+	t, err := typeOrExprType(newProgEnv(prog), strings.Join(args, " "))
 	if err != nil {
 		return err
 	}
@@ -49,12 +49,11 @@ func runPtype(env *Env, args []string) error {
 
 // typeOrExprType reads s as a type name, else as an expression whose type
 // is wanted.
-func typeOrExprType(env *Env, s string) (*types.Type, error) {
-	reg := env.Prog.Types()
+func typeOrExprType(pe *progEnv, s string) (*types.Type, error) {
+	reg := pe.Types()
 	if t, err := reg.ParseTypeName(s); err == nil {
 		return t, nil
 	}
-	pe := newProgEnv(env.Prog)
 	n, err := expr.Parse(s, expr.IsTypeFunc(pe))
 	if err != nil {
 		return nil, err

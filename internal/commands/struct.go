@@ -42,7 +42,7 @@ EXAMPLES
     kdive> struct task_struct.comm,pid init_task
       comm = "swapper/0\000\000\000\000\000\000",
       pid = 0,`, kw),
-			Run: func(env *Env, args []string) error { return structCommand(env, kw, args) },
+			Run: func(env *Env, args []string) error { return structCommand(env, env.Prog, kw, args) },
 		})
 	}
 }
@@ -60,7 +60,7 @@ type structReq struct {
 	radix   int
 }
 
-func structCommand(env *Env, kw string, args []string) error {
+func structCommand(env *Env, prog typeTarget, kw string, args []string) error {
 	opts, rest, err := getopt(kw, args, "pxdhfuc:rvol:")
 	if err != nil {
 		writeUsage(env, kw, structSynopsis(kw))
@@ -104,7 +104,7 @@ func structCommand(env *Env, kw string, args []string) error {
 	if strings.HasSuffix(spec, ",") || strings.HasSuffix(spec, ".") {
 		return fmt.Errorf("invalid format: %s", spec)
 	}
-	pe := newProgEnv(env.Prog)
+	pe := newProgEnv(prog)
 	var addr uint64
 	haveAddr := false
 	for _, a := range rest[1:] {
@@ -163,7 +163,7 @@ func structCommand(env *Env, kw string, args []string) error {
 			}
 		}
 	}
-	reg := env.Prog.Types()
+	reg := prog.Types()
 	t, err := reg.LookupType(name)
 	if err == nil && !t.IsComposite() {
 		err = types.ErrNotFound

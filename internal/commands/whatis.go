@@ -29,13 +29,13 @@ EXAMPLES
     u64 jiffies_64;
     kdive> whatis init_task.comm
     char [16]`,
-		Run: runWhatis,
+		Run: func(env *Env, args []string) error { return whatisCommand(env, env.Prog, args) },
 	})
 }
 
 const whatisSynopsis = "[[struct | union | typedef] name] | [symbol] | expression"
 
-func runWhatis(env *Env, args []string) error {
+func whatisCommand(env *Env, prog typeTarget, args []string) error {
 	opts, rest, err := getopt("whatis", args, "om:r:")
 	if err != nil {
 		writeUsage(env, "whatis", whatisSynopsis)
@@ -54,8 +54,8 @@ func runWhatis(env *Env, args []string) error {
 		writeUsage(env, "whatis", whatisSynopsis)
 		return errors.New("missing argument")
 	}
-	pe := newProgEnv(env.Prog)
-	reg := env.Prog.Types()
+	pe := newProgEnv(prog)
+	reg := prog.Types()
 	kw := ""
 	switch rest[0] {
 	case "struct", "union", "enum":
@@ -86,7 +86,7 @@ func runWhatis(env *Env, args []string) error {
 	if kw != "" {
 		src = kw + " " + src
 	}
-	t, err := typeOrExprType(env, src)
+	t, err := typeOrExprType(pe, src)
 	if err != nil {
 		writeUsage(env, "whatis", whatisSynopsis)
 		return fmt.Errorf("cannot resolve: %s", src)

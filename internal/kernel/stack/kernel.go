@@ -16,7 +16,7 @@ import (
 )
 
 // ThreadSize is THREAD_SIZE on x86-64 without KASAN (16 KiB); IRQStackSize
-// is IRQ_STACK_SIZE.
+// is IRQ_STACK_SIZE. KASAN kernels double both (KASAN_STACK_ORDER).
 const (
 	ThreadSize   = 16 << 10
 	IRQStackSize = 16 << 10
@@ -45,6 +45,9 @@ type Kernel struct {
 	// Current is each CPU's running task (current_task).
 	Current map[int]uint64
 
+	// threadSize and irqStackSize are this kernel's sizes.
+	threadSize, irqStackSize uint64
+
 	off struct {
 		stack, threadSP, frameBP, frameRet, frameSize uint64
 	}
@@ -72,7 +75,11 @@ func For(p *program.Program) (*Kernel, error) {
 }
 
 func newKernel(p *program.Program) (*Kernel, error) {
-	k := &Kernel{P: p, PanicCPU: -1, CPURegs: map[int]*amd64.Regs{}, Current: map[int]uint64{}}
+	k := &Kernel{P: p, PanicCPU: -1, CPURegs: map[int]*amd64.Regs{}, Current: map[int]uint64{},
+		threadSize: ThreadSize, irqStackSize: IRQStackSize}
+	if _, err := p.Symbol("__asan_load8"); err == nil {
+		k.threadSize, k.irqStackSize = 2*ThreadSize, 2*IRQStackSize
+	}
 	layout := amd64.OrcLayoutV1
 	if rel, ok := p.VMCOREINFO("OSRELEASE"); ok && versionAtLeast(rel, 6, 4) {
 		layout = amd64.OrcLayoutV2
@@ -286,7 +293,7 @@ func (k *Kernel) loadCPUs() {
 		if irqErr == nil {
 			if top, err := p.ReadU64(irqSym + off); err == nil && top != 0 {
 				hi := top + 8
-				k.cpuStacks = append(k.cpuStacks, Stack{Kind: KindIRQ, CPU: cpu, Lo: hi - IRQStackSize, Hi: hi})
+				k.cpuStacks = append(k.cpuStacks, Stack{Kind: KindIRQ, CPU: cpu, Lo: hi - k.irqStackSize, Hi: hi})
 			}
 		}
 		if ceaErr == nil {
@@ -375,10 +382,10 @@ func (k *Kernel) Stacks(task uint64) (StackList, error) {
 	if err != nil {
 		return nil, fmt.Errorf("task %x: reading task->stack: %w", task, err)
 	}
-	if base == 0 || base+ThreadSize < base {
+	if base == 0 || base+k.threadSize < base {
 		return nil, fmt.Errorf("task %x has no stack (task->stack is %#x: an exited task?)", task, base)
 	}
-	l := StackList{{Kind: KindTask, Lo: base, Hi: base + ThreadSize}}
+	l := StackList{{Kind: KindTask, Lo: base, Hi: base + k.threadSize}}
 	return append(l, k.cpuStacks...), nil
 }
 

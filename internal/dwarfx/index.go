@@ -269,7 +269,7 @@ func (ix *Index) scan() error {
 	var failed atomic.Bool
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
-		s := &scanner{ix: ix, names: newU64map(1 << 17), done: make([]uint16, len(ix.str)), inline: map[string]uint64{}, sigs: map[uint64]uint64{}}
+		s := &scanner{ix: ix, names: newU64map(1 << 17), done: make([]uint8, len(ix.str)), inline: map[string]uint64{}, sigs: map[uint64]uint64{}}
 		scanners[w] = s
 		wg.Add(1)
 		go func(w int) {
@@ -358,13 +358,21 @@ type scanner struct {
 	scratch            abbrevScratch
 	tab                *abbrevTable
 	curEnum            uint64 // offset of the enum whose enumerators are being indexed
-	// done[stroff] has bit kind-1 set once this worker holds an entry
-	// of the best quality for (kind, .debug_str offset), and bit 8+kind-1
-	// once it holds any: later DIEs that cannot win skip the hash table
-	// (a worker sees its units in increasing offset order, so a later DIE
-	// of the same quality never wins).
-	done []uint16
+	// done[stroff] remembers, for the first kind indexed under that
+	// .debug_str offset (bits 0-3), whether this worker holds an entry
+	// (doneAny) and one of the best quality (doneMax): later DIEs that
+	// cannot win skip the hash table (a worker sees its units in
+	// increasing offset order, so a later DIE of the same quality never
+	// wins). Other kinds of the same name always use the hash table.
+	done []uint8
 }
+
+// done byte layout.
+const (
+	doneKind = 0x0f
+	doneAny  = 0x10
+	doneMax  = 0x20
+)
 
 // maxQuality is the best entry quality of each index kind.
 var maxQuality = [numKinds]uint64{kStruct: 2, kUnion: 2, kEnum: 2, kTypedef: 2, kBase: 2, kVar: 3, kFunc: 3, kEnumerator: 2, kUnspec: 2}
@@ -700,16 +708,18 @@ func (s *scanner) record(u *unit, b []byte, dieOff, pos int, ab *abbrev) (int, e
 		if !ok {
 			return pos, nil
 		}
-		fast := sec == strSecStr && k <= 8
-		if fast {
-			d := s.done[off]
-			if d&(1<<(k-1)) != 0 {
-				old = maxQuality[k] << qualShift
-				break
-			}
-			if q == 1 && d&(1<<(k+7)) != 0 {
-				old = 1 << qualShift
-				break
+		var d uint8
+		if sec == strSecStr {
+			d = s.done[off]
+			if d&doneKind == k {
+				if d&doneMax != 0 {
+					old = maxQuality[k] << qualShift
+					break
+				}
+				if q == 1 && d&doneAny != 0 {
+					old = 1 << qualShift
+					break
+				}
 			}
 		}
 		p := s.names.slot(nameKey(k, sec, off))
@@ -717,10 +727,16 @@ func (s *scanner) record(u *unit, b []byte, dieOff, pos int, ab *abbrev) (int, e
 		if better(ent, old) {
 			*p = ent
 		}
-		if fast {
-			s.done[off] |= 1 << (k + 7)
-			if q == maxQuality[k] {
-				s.done[off] |= 1 << (k - 1)
+		if sec == strSecStr {
+			if d&doneKind == 0 {
+				d = k
+			}
+			if d&doneKind == k {
+				d |= doneAny
+				if q == maxQuality[k] {
+					d |= doneMax
+				}
+				s.done[off] = d
 			}
 		}
 	}

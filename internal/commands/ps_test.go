@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"kdive/internal/kernel/tasks"
 	"kdive/internal/testcorpus"
 )
 
@@ -405,4 +406,81 @@ func TestPsPolicy(t *testing.T) {
 	if err := Lookup("ps").Run(&Env{Prog: p, Out: &out, Err: &errb}, []string{"-C", "0"}); err == nil {
 		t.Error("-C without -l/-m accepted")
 	}
+}
+
+// A synthetic table with a multi-threaded process: -G keeps the leaders
+// (a thread given by pid stands for its leader, once), -g lists each
+// leader's threads, -c and -p follow task_struct.parent.
+func TestPsThreadGroups(t *testing.T) {
+	mk := func(pid, tgid int32, comm string, addr, parent uint64, kthread bool) PsTask {
+		tk := PsTask{CPU: 0, St: "IN"}
+		tk.PID, tk.TGID, tk.Comm, tk.Addr, tk.PtraceParent = pid, tgid, comm, addr, parent
+		if kthread {
+			tk.Flags = tasks.PF_KTHREAD
+		}
+		return tk
+	}
+	d := &PsData{Tasks: []PsTask{
+		mk(0, 0, "swapper/0", 0xa000, 0xa000, true),
+		mk(1, 1, "init", 0xa100, 0xa000, false),
+		mk(2, 2, "kthreadd", 0xa200, 0xa000, true),
+		mk(100, 100, "server", 0xa300, 0xa100, false),
+		mk(101, 100, "worker", 0xa400, 0xa100, false),
+		mk(102, 100, "worker", 0xa500, 0xa100, false),
+	}}
+	d.byAddr = map[uint64]int{}
+	for i, tk := range d.Tasks {
+		d.byAddr[tk.Addr] = i
+		d.Tasks[i].PPID = -1
+	}
+	run := func(flag int, sels ...psSel) string {
+		var out strings.Builder
+		c := &psCtx{env: &Env{Out: &out, Err: &out}, d: d, flag: flag, specified: len(sels) > 0, shown: map[uint64]bool{}}
+		if err := c.show(sels); err != nil {
+			t.Fatal(err)
+		}
+		return out.String()
+	}
+	comms := func(out string) string {
+		var c []string
+		for _, l := range strings.Split(strings.TrimSpace(out), "\n")[1:] {
+			f := strings.Fields(l)
+			c = append(c, f[len(f)-1])
+		}
+		return strings.Join(c, " ")
+	}
+	if got := comms(run(psGroup)); got != "[swapper/0] init [kthreadd] server" {
+		t.Errorf("-G: %s", got)
+	}
+	if got := comms(run(psGroup, psSel{kind: 'p', pid: 102}, psSel{kind: 'p', pid: 101})); got != "server" {
+		t.Errorf("-G 102 101: %s", got)
+	}
+	if got := comms(run(psUser)); got != "init server worker worker" {
+		t.Errorf("-u: %s", got)
+	}
+	if got := comms(run(psKernel)); got != "[swapper/0] [kthreadd]" {
+		t.Errorf("-k: %s", got)
+	}
+	if got := comms(run(0, psSel{kind: 'c', comm: "worker"})); got != "worker worker" {
+		t.Errorf("ps worker: %s", got)
+	}
+	want := `PID: 100      TASK: a300              CPU: 0    COMMAND: "server"
+  PID: 101      TASK: a400              CPU: 0    COMMAND: "worker"
+  PID: 102      TASK: a500              CPU: 0    COMMAND: "worker"
+
+`
+	sameText(t, "-g 101", run(psTgidList, psSel{kind: 'p', pid: 101}), want)
+	want = `PID: 1        TASK: a100              CPU: 0    COMMAND: "init"
+  PID: 100      TASK: a300              CPU: 0    COMMAND: "server"
+  PID: 101      TASK: a400              CPU: 0    COMMAND: "worker"
+  PID: 102      TASK: a500              CPU: 0    COMMAND: "worker"
+
+`
+	sameText(t, "-c 1", run(psChildren, psSel{kind: 'p', pid: 1}), want)
+	want = `PID: 0        TASK: a000              CPU: 0    COMMAND: "swapper/0"
+ PID: 1        TASK: a100              CPU: 0    COMMAND: "init"
+  PID: 102      TASK: a500              CPU: 0    COMMAND: "worker"
+
+`
+	sameText(t, "-p 102", run(psParents, psSel{kind: 't', task: 0xa500}), want)
 }

@@ -418,7 +418,7 @@ func btSym(p *program.Program, ip uint64, o *btOptions) (string, string) {
 // address), with ip's offset from that symbol.
 func btSymAt(p *program.Program, ip, look uint64, o *btOptions) (string, string) {
 	s, _, ok := p.SymbolAt(look)
-	if !ok {
+	if !ok || !isTextAddr(p, look) {
 		return fmt.Sprintf("%x", ip), ""
 	}
 	off := ip - s.Addr

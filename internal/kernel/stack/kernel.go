@@ -442,7 +442,7 @@ func (k *Kernel) UnwindFrom(task uint64, st State) (*Trace, error) {
 
 func (k *Kernel) describe(addr uint64) string {
 	s, off, ok := k.P.SymbolAt(addr)
-	if !ok {
+	if !ok || addr < 0xffffffff80000000 || off >= 1<<20 {
 		return ""
 	}
 	r := s.Name

@@ -176,6 +176,11 @@ func TestVmlinuxMembers(t *testing.T) {
 	if u64, err := ix.LookupKind("u64", Typedef); err != nil || sizeof(u64, 0) != 8 {
 		t.Errorf("LookupKind(u64, Typedef) = %v, %v", u64, err)
 	}
+	for name, size := range map[string]int64{"long unsigned int": 8, "char": 1, "_Bool": 1, "int": 4, "u8": 1, "union sigval": 8, "enum pid_type": 4} {
+		if n, err := ix.Sizeof(name); n != size || err != nil {
+			t.Errorf("sizeof(%s) = %d, %v; want %d", name, n, err, size)
+		}
+	}
 	if _, err := ix.LookupType("struct no_such_struct_xyz"); err == nil {
 		t.Error("found a type that does not exist")
 	}

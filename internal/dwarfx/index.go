@@ -4,9 +4,35 @@
 // DW_AT_sibling or by abbreviation), and decodes single types lazily.
 //
 // It reads DWARF 2-5 (.debug_info, .debug_types, .debug_abbrev,
-// .debug_str, .debug_line_str, .debug_str_offsets, .debug_addr), ET_EXEC
-// images (relocations already applied) and ET_REL modules (their
-// .rela.debug_* relocations applied on a private copy).
+// .debug_str, .debug_line_str, .debug_str_offsets, .debug_addr, all
+// forms including strx*, addrx*, implicit_const, data16, ref_addr and
+// ref_sig8), ET_EXEC images (relocations already applied, which a test
+// checks for the kernel's --emit-relocs sections) and ET_REL modules
+// (their .rela.debug_* relocations applied on a private copy),
+// SHF_COMPRESSED sections (zlib, zstd).
+//
+// What is indexed: the children of each unit (compile or partial unit):
+// struct, union, enum, typedef, base and unspecified types, variables and
+// functions (a nameless definition is named through its
+// DW_AT_specification / DW_AT_abstract_origin), and the enumerators of
+// every enum definition. One entry per (kind, name): a complete
+// definition before a declaration, a variable with a location (external
+// first) before a declaration, a function with code before an abstract
+// instance or declaration; among equals, the lowest DIE offset. Types
+// local to a function body are not indexed (as in drgn); neither are
+// names in a dwz supplementary file (DW_FORM_GNU_strp_alt/ref_alt).
+//
+// Keys are .debug_str offsets, not strings: the linker merges .debug_str,
+// so a name has one offset; a lookup finds the offsets where the name
+// starts (bytes.Index over the section, cached). The pages of
+// .debug_info are released (MADV_DONTNEED) as the scan passes them, so
+// the resident set stays near the size of the index.
+//
+// Use: Open, then LookupType ("struct task_struct", "task_struct", "u64"),
+// LookupKind, Sizeof, MemberOffset(t, "a.b[2].c"), Variable, FuncType,
+// Function, Enumerator; NewSource adapts an Index to internal/types.
+// Malformed debug information gives errors naming the section and offset.
+// An Index is safe for concurrent use; Close must not race with lookups.
 package dwarfx
 
 import (
@@ -254,7 +280,9 @@ func (ix *Index) scan() error {
 			i = j
 		}
 	}
-	workers := min(runtime.NumCPU(), 8) // each worker has a done table the size of .debug_str
+	// runtime.NumCPU workers (GOMAXPROCS when lower), at most 8: each
+	// has a done table the size of .debug_str.
+	workers := min(runtime.NumCPU(), runtime.GOMAXPROCS(0), 8)
 	if workers > len(chunks) {
 		workers = len(chunks)
 	}

@@ -57,7 +57,7 @@ EXAMPLES
 	})
 }
 
-const disSynopsis = "[-ludxs][-b [num]] [address | symbol | (expression)] [count]"
+const disSynopsis = "[-rfludxs][-b [num]] [address | symbol | (expression)] [count]"
 
 // disTarget is what dis needs of a program; *program.Program has it.
 type disTarget interface {
@@ -151,7 +151,7 @@ func disCommand(env *Env, prog disTarget, args []string) error {
 	arg := rest[0]
 	var addr uint64
 	var sp *vsym
-	functionOnly := false
+	functionOnly, unfiltered := false, false
 	switch {
 	case canEval(arg):
 		a, err := parseAddrArg(arg, v)
@@ -168,6 +168,7 @@ func disCommand(env *Env, prog disTarget, args []string) error {
 		s, off, ok := v.valueSearch(addr)
 		if !ok {
 			fmt.Fprintf(env.Err, "WARNING: %x: no associated kernel symbol found\n", addr)
+			unfiltered = true
 		} else {
 			sp = s
 			if off == 0 && v.isText(s) {
@@ -200,6 +201,18 @@ func disCommand(env *Env, prog disTarget, args []string) error {
 		count, countEntered, functionOnly = n, true, false
 	}
 
+	if unfiltered {
+		// crash hands such an address to gdb's x/i as it is: no
+		// symbol before the colon.
+		d := &disassembler{w: env.Out, prog: prog, v: v, radix: radix, raw: true}
+		if addr < kvBaseOf(prog) {
+			return fmt.Errorf("%x is not a kernel virtual address", addr)
+		}
+		return d.walk(addr, count, func(in amd64.Inst, line string) bool {
+			io.WriteString(env.Out, line)
+			return true
+		}, false)
+	}
 	if addr < kvBaseOf(prog) {
 		if _, _, ok := v.valueSearch(addr); !ok {
 			return fmt.Errorf("%x is not a kernel virtual address", addr)
@@ -331,6 +344,7 @@ type disassembler struct {
 	prog  disTarget
 	v     *ksymView
 	radix int
+	raw   bool // gdb's own lines: "   0xADDR:\t..."
 
 	buf     []byte // bytes read, from bufAddr
 	bufAddr uint64
@@ -376,6 +390,9 @@ func (d *disassembler) symstr(addr uint64) string {
 // line formats one instruction as crash prints it.
 func (d *disassembler) line(in amd64.Inst) string {
 	text := in.Format(d.symstr)
+	if d.raw {
+		return fmt.Sprintf("   0x%x:\t%s\n", in.Addr, text)
+	}
 	if sp, off, ok := d.v.valueSearch(in.Addr); ok && off == 0 && sp.pseudo == 0 &&
 		strings.Contains(text, "nopl   0x0(%rax,%rax,1)") {
 		text += " [FTRACE NOP]"

@@ -270,3 +270,23 @@ func TestLogRecordFormat(t *testing.T) {
 		t.Errorf("data-less record: %q", b.String())
 	}
 }
+
+// -a reads the audit queues (empty on these guests: crash says so too),
+// -s prints nothing on a lockless-ring kernel, as crash 8.0.2.
+func TestLogAuditAndSafe(t *testing.T) {
+	p := openProg(t, "", testcorpus.File(t, "bugon", testcorpus.KdumpLZO))
+	var out, errb bytes.Buffer
+	if err := Lookup("log").Run(&Env{Prog: p, Out: &out, Err: &errb}, []string{"-a"}); err != nil {
+		t.Fatal(err)
+	}
+	if out.Len() != 0 || errb.String() != "log: kernel audit log is empty\n" {
+		t.Errorf("log -a: %q %q", out.String(), errb.String())
+	}
+	if got := runCmd(t, p, "log", "-s"); got != "" {
+		t.Errorf("log -s: %q", got)
+	}
+	out.Reset()
+	if err := Lookup("log").Run(&Env{Prog: p, Out: &out, Err: &errb}, []string{"-x"}); err == nil || !strings.Contains(out.String(), "Usage:\n  log [-Ttdmasc]") {
+		t.Errorf("log -x: %v %q", err, out.String())
+	}
+}

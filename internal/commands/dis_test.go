@@ -97,7 +97,7 @@ func TestDisModuleCodeMatchesConsole(t *testing.T) {
 			if err != nil {
 				t.Skip(err)
 			}
-			m := regexp.MustCompile(`RIP: 0010:(kdive_rig_\w+)\+(0x[0-9a-f]+)/\S+ \[kdive_rig\]\n[^\n]*Code: ((?:[0-9a-f]+ )*<[0-9a-f]+>(?: [0-9a-f]+)*)`).FindStringSubmatch(string(b))
+			m := regexp.MustCompile(`RIP: 0010:(kdive_rig_\w+)\+(0x[0-9a-f]+)/\S+ \[kdive_rig\]\r?\n[^\n]*Code: ((?:[0-9a-f]+ )*<[0-9a-f]+>(?: [0-9a-f]+)*)`).FindStringSubmatch(string(b))
 			if m == nil {
 				t.Skip("no kdive_rig RIP with Code: bytes in the console (the Oops could not read them)")
 			}

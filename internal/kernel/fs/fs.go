@@ -387,7 +387,11 @@ func (r *Reader) dynName(dentry uint64) (string, bool) {
 		if !ok {
 			return "", false
 		}
-		return fmt.Sprintf("%s:[%d]", strings.TrimSuffix(kind, "fs_dname"), i), true
+		prefix := "pipe"
+		if kind == "sockfs_dname" {
+			prefix = "socket"
+		}
+		return fmt.Sprintf("%s:[%d]", prefix, i), true
 	case "anon_inodefs_dname":
 		n, err := r.name(dentry)
 		if err != nil {

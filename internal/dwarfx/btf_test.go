@@ -109,9 +109,50 @@ func TestAgainstBTF(t *testing.T) {
 			if dm.BitSize != int64(bm.BitfieldSize) {
 				t.Errorf("%s.%s: DWARF bit size %d, BTF %d", n, dm.Name, dm.BitSize, bm.BitfieldSize)
 			}
+			if bs, err := btf.Sizeof(bm.Type); err == nil {
+				if ds := sizeof(dm.Type, 0); ds != int64(bs) && !(ds == -1 && bs == 0) {
+					t.Errorf("sizeof(%s.%s): DWARF %d (%s), BTF %d", n, dm.Name, ds, dm.Type, bs)
+				}
+			}
 		}
 	}
 	t.Logf("compared %d structs/unions (%d members) with BTF; %d not in DWARF or only declared", checked, members, missing)
+
+	// Named enums described once: the same enumerators and values.
+	enums := map[string][]*btf.Enum{}
+	for typ := range bt.Spec.All() {
+		if e, ok := typ.(*btf.Enum); ok && e.Name != "" {
+			enums[e.Name] = append(enums[e.Name], e)
+		}
+	}
+	nenum, nval := 0, 0
+	for name, es := range enums {
+		if len(es) != 1 {
+			continue
+		}
+		e := es[0]
+		dt, err := ix.LookupType("enum " + name)
+		if err != nil || dt.Declaration {
+			continue
+		}
+		nenum++
+		if len(dt.Enumerators) != len(e.Values) {
+			t.Errorf("enum %s: DWARF %d enumerators, BTF %d", name, len(dt.Enumerators), len(e.Values))
+			continue
+		}
+		for i, v := range e.Values {
+			want := int64(v.Value)
+			if e.Signed && e.Size == 4 {
+				want = int64(int32(v.Value))
+			}
+			d := dt.Enumerators[i]
+			nval++
+			if d.Name != v.Name || d.Value != want {
+				t.Errorf("enum %s: DWARF %s=%d, BTF %s=%d", name, d.Name, d.Value, v.Name, want)
+			}
+		}
+	}
+	t.Logf("compared %d enums (%d enumerators) with BTF", nenum, nval)
 	if checked < 150 {
 		t.Errorf("only %d types compared", checked)
 	}

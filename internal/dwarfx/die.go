@@ -259,16 +259,3 @@ func constant(v value) (int64, bool) {
 	}
 	return 0, false
 }
-
-// signedConst sign-extends a fixed-size data form.
-func signedConst(v value) int64 {
-	switch v.form {
-	case formData1:
-		return int64(int8(v.u))
-	case formData2:
-		return int64(int16(v.u))
-	case formData4:
-		return int64(int32(v.u))
-	}
-	return int64(v.u)
-}

@@ -386,10 +386,12 @@ func (ix *Index) decodeArray(t *Type, d *die, depth int, inprog map[uint64]bool)
 			}
 		case c.has&hasUpper != 0:
 			if _, ok := constant(c.upper); ok {
-				ub := signedConst(c.upper)
+				// dataN is unsigned (GCC writes 255 as data1 0xff);
+				// -1 (zero-length arrays) comes as data8 or sdata.
+				ub, _ := constant(c.upper)
 				lb := int64(0)
 				if c.has&hasLower != 0 {
-					lb = signedConst(c.lower)
+					lb, _ = constant(c.lower)
 				}
 				n = ub - lb + 1
 				if n < 0 {
@@ -450,10 +452,9 @@ func (ix *Index) decodeComposite(t *Type, d *die, depth int, inprog map[uint64]b
 			}
 			var v int64
 			if c.has&hasConst != 0 {
+				// GCC writes negative values as sdata (sign-extended
+				// by readValue) and others as dataN: unsigned.
 				v = int64(c.constV.u)
-				if t.Signed {
-					v = signedConst(c.constV)
-				}
 			}
 			t.Enumerators = append(t.Enumerators, Enumerator{Name: name, Value: v})
 			return nil

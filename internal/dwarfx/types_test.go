@@ -4,8 +4,11 @@ import (
 	"debug/elf"
 	"errors"
 	"path/filepath"
+	"sort"
 	"testing"
 	"time"
+
+	"github.com/cilium/ebpf/btf"
 
 	"kdive/internal/btfx"
 	"kdive/internal/types"
@@ -77,8 +80,55 @@ func TestTypesSource(t *testing.T) {
 	if _, err := dsrc.LookupType("struct nonexistent_zz"); !errors.Is(err, types.ErrNotFound) {
 		t.Errorf("missing type: %v", err)
 	}
+	// A sample of other structs: member names, offsets, type spellings and sizes.
+	var names []string
+	for typ := range bt.Spec.All() {
+		if st, ok := typ.(*btf.Struct); ok && st.Name != "" {
+			names = append(names, st.Name)
+		}
+	}
+	sort.Strings(names)
+	compared := 0
+	for i := 0; i < len(names); i += max(1, len(names)/200) {
+		n := "struct " + names[i]
+		if c, _ := bt.Spec.AnyTypesByName(names[i]); len(c) != 1 {
+			continue
+		}
+		dt, err1 := dsrc.LookupType(n)
+		bt, err2 := bsrc.LookupType(n)
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		compared++
+		if dt.Size != bt.Size || len(dt.Members) != len(bt.Members) {
+			t.Errorf("%s: DWARF %d bytes/%d members, BTF %d/%d", n, dt.Size, len(dt.Members), bt.Size, len(bt.Members))
+			continue
+		}
+		for j := range dt.Members {
+			dm, bm := dt.Members[j], bt.Members[j]
+			if dm.Name != bm.Name || dm.Offset != bm.Offset || dm.BitOffset != bm.BitOffset || dm.BitSize != bm.BitSize ||
+				dm.Type.Size != bm.Type.Size || dm.Type.String() != bm.Type.String() && !flatEqual(dm.Type, bm.Type) {
+				t.Errorf("%s member %d: DWARF %s %s (%d bytes) at %d/%d:%d, BTF %s %s (%d bytes) at %d/%d:%d", n, j,
+					dm.Type, dm.Name, dm.Type.Size, dm.Offset, dm.BitOffset, dm.BitSize,
+					bm.Type, bm.Name, bm.Type.Size, bm.Offset, bm.BitOffset, bm.BitSize)
+			}
+		}
+	}
+	t.Logf("compared %d converted structs with BTF's", compared)
+
 	r := types.NewRegistry(dsrc, bsrc)
 	if n, err := r.Sizeof("struct task_struct"); err != nil || n != 9728 {
 		t.Errorf("registry sizeof: %d %v", n, err)
 	}
+}
+
+// flatEqual: pahole writes int a[2][3] to BTF as int a[6].
+func flatEqual(a, b *types.Type) bool {
+	inner := func(t *types.Type) *types.Type {
+		for t.Kind == types.Array {
+			t = t.Elem
+		}
+		return t
+	}
+	return a.Kind == types.Array && b.Kind == types.Array && a.Size == b.Size && inner(a).String() == inner(b).String()
 }

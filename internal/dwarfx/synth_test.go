@@ -552,3 +552,101 @@ func TestDebugTypes(t *testing.T) {
 		t.Errorf("struct wide from .debug_types: %v", err)
 	}
 }
+
+// TestOldBitfieldsFlexibleArrays: DWARF 2/3 DW_AT_bit_offset (from the
+// most significant bit of the storage unit) and arrays without bounds.
+func TestOldBitfieldsFlexibleArrays(t *testing.T) {
+	a := newAsm()
+	c := stdAbbrevs(a)
+	oldbf := a.abbr(tagMember, false, atName, formString, atType, formRef4, atByteSize, formData1, atBitSize, formData1, atBitOffset, formData1, atDataMemberLoc, formData1)
+	nobound := a.abbr(tagSubrangeType, false)
+	a.die("", c.cu, "t.c")
+	a.die("uint", c.base, "unsigned int", 4, EncUnsigned)
+	a.die("s", c.st, "s", 8)
+	a.die("", oldbf, "lo", "@uint", 4, 3, 29, 4) // bits 32..34
+	a.die("", oldbf, "hi", "@uint", 4, 5, 0, 4)  // bits 59..63
+	a.die("", c.mem, "flex", "@flex", 8)
+	a.end()
+	a.die("flex", c.arr, "@uint")
+	a.die("", nobound)
+	a.end()
+	a.end()
+	ix, err := OpenBytes("old", a.elf())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := ix.LookupType("struct s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := s.Members[0]; m.BitOffset != 32 || m.BitSize != 3 {
+		t.Errorf("lo: %+v", m)
+	}
+	if m := s.Members[1]; m.BitOffset != 59 || m.BitSize != 5 {
+		t.Errorf("hi: %+v", m)
+	}
+	if f := s.Members[2].Type; f.Kind != Array || f.Count != -1 || f.Size != 0 || f.String() != "unsigned int[]" {
+		t.Errorf("flex: %s count %d size %d", f, f.Count, f.Size)
+	}
+	ct, err := NewSource(ix, "").Convert(s)
+	if err != nil || !ct.Members[2].Type.Flexible || ct.Members[1].Offset != 7 {
+		t.Errorf("converted: %+v %v", ct, err)
+	}
+}
+
+// TestPartialUnits: a DWARF 5 partial unit (as dwz makes) whose struct a
+// compile unit imports and references with DW_FORM_ref_addr.
+func TestPartialUnits(t *testing.T) {
+	a := newAsm()
+	a.hdr = 12
+	pu := a.abbr(tagPartialUnit, true)
+	cu := a.abbr(tagCompileUnit, true, atName, formString)
+	imp := a.abbr(tagImportedUnit, false, 0x18 /* DW_AT_import */, formRefAddr)
+	st := a.abbr(tagStructType, true, atName, formString, atByteSize, formData1)
+	mem := a.abbr(tagMember, false, atName, formString, atType, formRefAddr, atDataMemberLoc, formData1)
+	base := a.abbr(tagBaseType, false, atName, formString, atByteSize, formData1, atEncoding, formData1)
+	td := a.abbr(tagTypedef, false, atName, formString, atType, formRefAddr)
+
+	unit := func(utype byte, body []byte) []byte {
+		h := make([]byte, 12)
+		binary.LittleEndian.PutUint32(h, uint32(8+len(body)))
+		binary.LittleEndian.PutUint16(h[4:], 5)
+		h[6], h[7] = utype, 8
+		return append(h, body...)
+	}
+	p := newAsm()
+	p.hdr = 12
+	p.die("", pu)
+	p.die("long", base, "long", 8, EncSigned)
+	p.die("pair", st, "pair", 16)
+	p.die("", mem, "a", []byte{12 + 1, 0, 0, 0}, 0) // ref_addr: the long at section offset 13
+	p.die("", mem, "b", []byte{12 + 1, 0, 0, 0}, 8)
+	p.end()
+	p.end()
+	p.fix()
+	part := unit(utPartial, p.body)
+	pairOff := p.labels["pair"]
+
+	c := newAsm()
+	c.hdr = 12
+	c.die("", cu, "t.c")
+	c.die("", imp, []byte{0, 0, 0, 0})
+	c.die("", td, "pair_t", binary.LittleEndian.AppendUint32(nil, uint32(pairOff)))
+	c.end()
+	c.fix()
+	info := append(part, unit(utCompile, c.body)...)
+	ix, err := OpenBytes("dwz", buildELF(etExec, map[string][]byte{".debug_info": info, ".debug_abbrev": append(a.abbrev, 0)}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pt, err := ix.LookupType("pair_t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := Strip(pt); s.Kind != Struct || s.Size != 16 || s.Members[1].Type.Name != "long" {
+		t.Errorf("pair_t: %s %+v", s, s.Members)
+	}
+	if off, _, err := MemberOffset(pt, "b"); off != 8 || err != nil {
+		t.Errorf("pair_t.b: %d %v", off, err)
+	}
+}

@@ -100,14 +100,24 @@ func (e *progEnv) Symbol(name string) (uint64, bool, bool) {
 func (e *progEnv) Types() *types.Registry { return e.prog.Types() }
 
 // symbolize names an address as gdb does after a pointer: "sym" or
-// "sym+off", for addresses in the kernel image (gdb knows no module
-// symbols until they are loaded).
+// "sym+off", for addresses in the kernel image or a module (crash gives
+// gdb the modules' symbols).
 func (e *progEnv) symbolize(addr uint64) (string, bool) {
 	v := e.view()
 	sp, off, ok := v.valueSearch(addr)
-	if !ok || sp.mod != nil || sp.pseudo != 0 || strings.HasPrefix(sp.Name, ".") {
-		// gdb knows no section symbols (".data") and no module symbols.
+	if !ok || sp.pseudo != 0 || sp.mod == nil && strings.HasPrefix(sp.Name, ".") {
+		// gdb knows no kernel section symbols (".data"); crash hands it
+		// module symbols, local labels (".LC13") included.
 		return "", false
+	}
+	if sp.mod == nil {
+		// gdb takes the last of the symbols at one address (its minimal
+		// symbols sort by address, and it looks up the highest index).
+		for i := sp.idx + 1; i < len(v.kern) && v.kern[i].Addr == sp.Addr; i++ {
+			if !strings.HasPrefix(v.kern[i].Name, ".") {
+				sp = v.kern[i]
+			}
+		}
 	}
 	if off != 0 {
 		return fmt.Sprintf("%s+%d", sp.Name, off), true

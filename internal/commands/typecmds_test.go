@@ -80,7 +80,13 @@ func TestTypeCommandsGolden(t *testing.T) {
 	if testing.Short() {
 		t.Skip("indexes the vmlinux's DWARF")
 	}
-	golden, err := os.ReadFile("testdata/typecmds.golden")
+	for _, name := range []string{"typecmds", "typecmds2"} {
+		t.Run(name, func(t *testing.T) { typecmdsGolden(t, name) })
+	}
+}
+
+func typecmdsGolden(t *testing.T, name string) {
+	golden, err := os.ReadFile("testdata/" + name + ".golden")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -310,7 +310,7 @@ func formatStruct(sb *strings.Builder, v *Value, st *types.Type, o PrintOpts, re
 		if st.Incomplete {
 			sb.WriteString("<incomplete type>")
 		} else {
-			sb.WriteString("{}")
+			sb.WriteString("{<No data fields>}")
 		}
 		return nil
 	}
@@ -344,6 +344,9 @@ func formatArray(sb *strings.Builder, v *Value, st *types.Type, o PrintOpts, rec
 			fmt.Fprintf(sb, "%#x", v.Addr)
 			if s, ok := sym(o, v.Addr); ok {
 				sb.WriteString(" <" + s + ">")
+			}
+			if et.Kind == types.Int && et.Char && et.Size == 1 && o.Fmt == 0 {
+				sb.WriteString(" " + readCString(v, v.Addr, o))
 			}
 			return nil
 		}
@@ -383,14 +386,24 @@ func formatArray(sb *strings.Builder, v *Value, st *types.Type, o PrintOpts, rec
 }
 
 // charArray formats a char array as gdb does with crash's settings
-// (repeats unlimited): the whole array, one trailing NUL dropped, at most
-// limit characters then "...".
+// (repeats unlimited): one trailing NUL dropped, then the characters,
+// at most limit runs of identical characters (gdb counts a run as one
+// element), then "..." when some are left.
 func charArray(b []byte, limit int) string {
-	if len(b) > 0 && b[len(b)-1] == 0 && len(b) <= limit {
+	if len(b) > 0 && b[len(b)-1] == 0 {
 		b = b[:len(b)-1]
 	}
-	if len(b) > limit {
-		return quoteBytes(b[:limit]) + "..."
+	runs, i := 0, 0
+	for i < len(b) && runs < limit {
+		j := i + 1
+		for j < len(b) && b[j] == b[i] {
+			j++
+		}
+		i = j
+		runs++
+	}
+	if i < len(b) {
+		return quoteBytes(b[:i]) + "..."
 	}
 	return quoteBytes(b)
 }

@@ -963,5 +963,7 @@ func splitKind(name string) (kinds []uint8, bare string) {
 			return []uint8{p.k}, strings.TrimSpace(name[len(p.pre):])
 		}
 	}
-	return []uint8{kTypedef, kBase, kStruct, kUnion, kEnum, kUnspec}, name
+	// A complete struct or union first (as internal/types asks), then
+	// typedefs and base types, enums.
+	return []uint8{kStruct, kUnion, kTypedef, kBase, kEnum, kUnspec}, name
 }

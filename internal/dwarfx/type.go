@@ -582,8 +582,9 @@ func Strip(t *Type) *Type {
 }
 
 // LookupType finds a type by name: "struct task_struct", "union x",
-// "enum y", or a bare name (typedefs and base types first, then struct,
-// union, enum tags). A complete definition is preferred over a declaration.
+// "enum y", or a bare name (a complete struct or union first, then
+// typedefs, base types, enums). A complete definition is preferred over a
+// declaration.
 func (ix *Index) LookupType(name string) (*Type, error) {
 	kinds, bare := splitKind(name)
 	if bare == "void" {

@@ -93,10 +93,10 @@ func runFiles(env *Env, args []string) error {
 		if !ok {
 			return errors.New("no panic task: give a pid or task")
 		}
-		return filesOf(env, r, t, false)
+		return filesOf(env, r, t, false, false)
 	}
 	var failed error
-	for _, a := range rest {
+	for i, a := range rest {
 		ts, err := findTasks(tl.Tasks, byAddr, a)
 		if err != nil {
 			fmt.Fprintf(env.Err, "files: %v\n", err)
@@ -104,7 +104,7 @@ func runFiles(env *Env, args []string) error {
 			continue
 		}
 		for _, t := range ts {
-			if err := filesOf(env, r, t, isCrashDecimal(a)); err != nil {
+			if err := filesOf(env, r, t, isCrashDecimal(a), i > 0); err != nil {
 				return err
 			}
 		}
@@ -133,19 +133,16 @@ func panicTask(p interface {
 	return byAddr[running[best]], true
 }
 
-func filesOf(env *Env, r *fs.Reader, t tasks.Task, byPID bool) error {
+// filesOf prints one task's files as crash does: its header (after a
+// blank line for the second and later arguments), the table, and a blank
+// line when the task was given by pid.
+func filesOf(env *Env, r *fs.Reader, t tasks.Task, byPID, subsequent bool) error {
 	tf, err := r.Task(t.Addr)
 	if err != nil {
 		return err
 	}
 	warnAll(env, "files", tf.Warnings)
-	cpu := "?"
-	if t.Idle {
-		cpu = strconv.Itoa(t.IdleCPU)
-	} else if t.CPU >= 0 {
-		cpu = strconv.Itoa(t.CPU)
-	}
-	fmt.Fprintf(env.Out, "PID: %-7d  TASK: %-16x  CPU: %-3s  COMMAND: \"%s\"\n", t.PID, t.Addr, cpu, t.Comm)
+	taskHeader(env.Out, t, subsequent)
 	WriteFiles(env.Out, tf)
 	if byPID {
 		fmt.Fprintln(env.Out)

@@ -100,6 +100,11 @@ func TestFilesShared(t *testing.T) {
 	if got := netRunCmd(t, p, "files", task); got+"\n" != byPID {
 		t.Errorf("files %s:\n%s\nfiles 105:\n%s", task, got, byPID)
 	}
+	// Two pids: crash's print_task_header puts a blank line before the
+	// second, after the blank line that ends the first.
+	if got, one := netRunCmd(t, p, "files", "105", "1"), netRunCmd(t, p, "files", "1"); got != byPID+"\n"+one {
+		t.Errorf("files 105 1:\n%s", got)
+	}
 	// A kernel thread has no open files.
 	if got := netRunCmd(t, p, "files", "2"); !strings.HasSuffix(got, "ROOT: /    CWD: /\nNo open files\n\n") {
 		t.Errorf("files 2:\n%s", got)

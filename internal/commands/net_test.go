@@ -2,12 +2,15 @@ package commands
 
 import (
 	"bytes"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
 
+	"kdive/internal/kernel/net"
 	"kdive/internal/program"
 	"kdive/internal/testcorpus"
 )
@@ -100,5 +103,42 @@ func TestNetCorpus(t *testing.T) {
 				})
 			}
 		}
+	}
+}
+
+func TestSockInfo(t *testing.T) {
+	for _, c := range []struct {
+		s    net.Socket
+		want string
+	}{
+		{net.Socket{Family: 1, Type: 1}, "UNIX:STREAM "},
+		{net.Socket{Family: 1, Type: 2}, "UNIX:DGRAM  "},
+		{net.Socket{Family: 16, Type: 3}, "NETLINK/ROUTE:RAW "},
+		{net.Socket{Family: 99, Type: 77}, "99:77 "},
+		{net.Socket{Family: 2, Type: 1, Src: netip.MustParseAddr("0.0.0.0"), SrcPort: 22, Dst: netip.MustParseAddr("0.0.0.0")}, "INET:STREAM  0.0.0.0-22 0.0.0.0-0"},
+		{net.Socket{Family: 10, Type: 1, Src: netip.MustParseAddr("::1"), SrcPort: 80, Dst: netip.MustParseAddr("::")}, "INET6:STREAM 0:0:0:0:0:0:0:1-80 0:0:0:0:0:0:0:0-0 "},
+	} {
+		if got := sockInfo(&c.s); got != c.want {
+			t.Errorf("%+v: %q, want %q", c.s, got, c.want)
+		}
+	}
+	var b bytes.Buffer
+	WriteSockets(&b, []FDSocket{{FD: 3, Socket: net.Socket{Socket: 0xffff888001234500, Sock: 0xffff888005678000, Family: 1, Type: 1}}})
+	if want := "FD      SOCKET            SOCK       FAMILY:TYPE SOURCE-PORT DESTINATION-PORT\n 3 ffff888001234500 ffff888005678000 UNIX:STREAM \n"; b.String() != want {
+		t.Errorf("%q", b.String())
+	}
+}
+
+// net -s on the holder: its fds hold no socket.
+func TestNetSocketsShared(t *testing.T) {
+	dir := testcorpus.Shared(t)
+	p, err := program.Open("", filepath.Join(dir, "vmcore.zstd"), program.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	got := netRunCmd(t, p, "net", "-s", "105", "1")
+	if !regexp.MustCompile(`^PID: 105      TASK: [0-9a-f]{16}  CPU: 0    COMMAND: "sleep"\nNo open sockets.\n\nPID: 1        TASK: ffff8a87011f9800  CPU: 0    COMMAND: "init"\nNo open sockets.\n$`).MatchString(got) {
+		t.Errorf("net -s 105 1:\n%s", got)
 	}
 }

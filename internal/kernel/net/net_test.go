@@ -200,3 +200,31 @@ func readTruth(dir string) (map[string][]string, error) {
 	}
 	return testcorpus.ParseTruth(string(b)), nil
 }
+
+// An AF_INET stream socket: struct socket before its inode in
+// socket_alloc, the sock's addresses and ports in network order.
+func TestSocketOfInode(t *testing.T) {
+	f := &fake{mem: map[uint64]byte{}}
+	for k, v := range map[string]uint64{
+		"socket_alloc.vfs_inode": 0x80, "socket_alloc.socket": 0, "socket.sk": 0x18,
+		"sock.__sk_common.skc_family": 0x10, "sock.sk_type": 0x202, "sock.__sk_common.skc_dport": 0xc,
+		"inet_sock.inet_sport": 0x324, "sock.__sk_common.skc_rcv_saddr": 4, "sock.__sk_common.skc_daddr": 0,
+	} {
+		offs[k] = v
+	}
+	const sa, sk = 0x10000, 0x20000
+	f.u64(sa+0x18, sk)
+	f.put(sk, []byte{10, 0, 0, 9, 127, 0, 0, 1})
+	f.put(sk+0xc, []byte{0x1f, 0x90, 2, 0})
+	f.put(sk+0x202, []byte{1, 0})
+	f.put(sk+0x10, []byte{2, 0})
+	f.put(sk+0x324, []byte{0x00, 0x16})
+	s, err := net.SocketOfInode(f, sa+0x80)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Socket != sa || s.Sock != sk || s.Family != net.AF_INET || s.Type != 1 || s.Src.String() != "127.0.0.1" ||
+		s.Dst.String() != "10.0.0.9" || s.SrcPort != 22 || s.DstPort != 8080 {
+		t.Errorf("%+v", s)
+	}
+}

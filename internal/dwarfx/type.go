@@ -877,3 +877,7 @@ func (ix *Index) Function(name string) (uint64, error) {
 }
 
 var errNoCode = errors.New("no code")
+
+// SizeOf is the size of t in bytes, following typedefs and qualifiers; -1
+// when it has none (void, functions, incomplete types).
+func SizeOf(t *Type) int64 { return sizeof(t, 0) }

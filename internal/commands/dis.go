@@ -181,6 +181,24 @@ func disCommand(env *Env, prog disTarget, args []string) error {
 			return disSymbolNotFound(env, v, &symbolNotFoundError{Name: arg})
 		}
 		sp = l[0]
+		var text []*vsym
+		for _, s := range l {
+			if v.isText(s) {
+				text = append(text, s)
+			}
+		}
+		if len(text) > 1 {
+			// crash's resolve_text_symbol: the candidates, and no
+			// disassembly.
+			fmt.Fprintf(env.Out, "dis: %s: duplicate text symbols found:\n", arg)
+			for _, s := range text {
+				v.showSymbol(env.Out, s, 0, showLine|showModule)
+			}
+			return nil
+		}
+		if len(text) == 1 {
+			sp = text[0]
+		}
 		addr = sp.Addr
 		if v.isText(sp) {
 			functionOnly = true
@@ -371,7 +389,8 @@ func (d *disassembler) bytesAt(addr uint64) ([]byte, error) {
 // symstr is crash's value_to_symstr in the dis radix.
 func (d *disassembler) symstr(addr uint64) string {
 	sp, off, ok := d.v.valueSearch(addr)
-	if !ok {
+	if !ok || strings.HasPrefix(sp.Name, ".L") {
+		// gdb knows no assembler-local labels
 		return ""
 	}
 	name := sp.Name

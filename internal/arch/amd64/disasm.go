@@ -35,8 +35,11 @@ type Inst struct {
 // Decode decodes the instruction at the start of code, which is at addr.
 // Bytes that do not decode give gdb's "(bad)" with length 1.
 func Decode(code []byte, addr uint64) Inst {
+	if len(code) >= 3 && code[0] == 0x0f && code[1] == 0x01 && code[2] == 0xe8 {
+		return Inst{Addr: addr, Len: 3, Mnemonic: "serialize"} // unknown to x86asm
+	}
 	in, err := x86asm.Decode(code, 64)
-	if err != nil || in.Len == 0 {
+	if err != nil || in.Len == 0 || in.Op == 0 {
 		return Inst{Addr: addr, Len: 1, Mnemonic: "(bad)"}
 	}
 	d := Inst{Addr: addr, Len: in.Len}
@@ -104,6 +107,20 @@ func modrm(code []byte) (mod, rm, sibBase byte, ok bool) {
 	return mod, rm, sibBase, true
 }
 
+// isMoffs reports whether the opcode is mov to or from a 64-bit absolute
+// address (A0-A3).
+func isMoffs(code []byte) bool {
+	for _, c := range code {
+		switch {
+		case c == 0x66 || c == 0x67 || c == 0xf0 || c == 0xf2 || c == 0xf3 || c == 0x2e ||
+			c == 0x36 || c == 0x3e || c == 0x26 || c == 0x64 || c == 0x65 || c&0xf0 == 0x40:
+			continue
+		}
+		return c >= 0xa0 && c <= 0xa3
+	}
+	return false
+}
+
 // hasDisp reports whether the memory operand's encoding has a
 // displacement (binutils prints 0x0 for an encoded zero).
 func hasDisp(code []byte) bool {
@@ -149,8 +166,10 @@ func memGNU(x x86asm.Mem, in x86asm.Inst) string {
 }
 
 func memGDB(x x86asm.Mem, in x86asm.Inst, code []byte) string {
-	if x.Base != 0 || x.Index != 0 {
-		x.Disp = int64(int32(x.Disp)) // a disp32 is signed
+	if x.Base != 0 || x.Index != 0 || !isMoffs(code) && uint64(x.Disp) <= 0xffffffff {
+		// a disp32 is signed; an absolute one (no base, no index)
+		// is an address sign-extended to 64 bits.
+		x.Disp = int64(int32(x.Disp))
 	}
 	disp := ""
 	if x.Disp != 0 || hasDisp(code) {

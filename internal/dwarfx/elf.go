@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/klauspost/compress/zstd"
 	"golang.org/x/sys/unix"
@@ -265,8 +264,6 @@ func (e *elfFile) applyRela(dst []byte, secName string, r *elfSection) error {
 	}
 	return nil
 }
-
-func isDebugName(n string) bool { return strings.HasPrefix(n, ".debug_") }
 
 // mapped reports whether b lies inside the file's own mapping (and not in
 // a decompressed or relocated copy on the heap).

@@ -650,3 +650,44 @@ func TestPartialUnits(t *testing.T) {
 		t.Errorf("pair_t.b: %d %v", off, err)
 	}
 }
+
+// TestSpecificationNames: nameless definitions named by the declaration
+// their DW_AT_specification points at, earlier, later or in another unit.
+func TestSpecificationNames(t *testing.T) {
+	a := newAsm()
+	c := stdAbbrevs(a)
+	def := a.abbr(tagVariable, false, atSpecification, formRef4, atLocation, formExprloc)
+	defX := a.abbr(tagVariable, false, atSpecification, formRefAddr, atLocation, formExprloc)
+	decl := a.abbr(tagVariable, false, atName, formString, atType, formRef4, atDeclaration, formFlagPresent, atExternal, formFlagPresent)
+	loc := func(addr byte) []byte { return []byte{9, opAddr, addr, 0, 0, 0, 0, 0, 0, 0x80} }
+	a.die("", c.cu, "t.c")
+	a.die("int", c.base, "int", 4, EncSigned)
+	a.die("d1", decl, "before", "@int")
+	a.die("", def, "@d1", loc(1))
+	a.die("", def, "@d2", loc(2))
+	a.die("d2", decl, "after", "@int")
+	a.end()
+	data := a.elf()
+	info := ixSection(t, data, ".debug_info")
+	abbrev := ixSection(t, data, ".debug_abbrev")
+	// A second unit defines "before" again through ref_addr to unit 1.
+	u2 := newAsm()
+	u2.die("", c.cu, "u.c")
+	u2.die("", defX, binary.LittleEndian.AppendUint32(nil, uint32(a.labels["d1"])), loc(3))
+	u2.end()
+	hdr := make([]byte, cuHdr)
+	binary.LittleEndian.PutUint32(hdr, uint32(cuHdr-4+len(u2.body)))
+	binary.LittleEndian.PutUint16(hdr[4:], 4)
+	hdr[10] = 8
+	info = append(append(info, hdr...), u2.body...)
+	ix, err := OpenBytes("spec", buildELF(etExec, map[string][]byte{".debug_info": info, ".debug_abbrev": abbrev}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, addr := range map[string]uint64{"before": 0x8000000000000001, "after": 0x8000000000000002} {
+		v, err := ix.Variable(name)
+		if err != nil || v.Addr != addr || v.Type.Name != "int" {
+			t.Errorf("%s: %+v %v", name, v, err)
+		}
+	}
+}

@@ -35,11 +35,14 @@ type Inst struct {
 // Decode decodes the instruction at the start of code, which is at addr.
 // Bytes that do not decode give gdb's "(bad)" with length 1.
 func Decode(code []byte, addr uint64) Inst {
-	if len(code) >= 3 && code[0] == 0x0f && code[1] == 0x01 && code[2] == 0xe8 {
-		return Inst{Addr: addr, Len: 3, Mnemonic: "serialize"} // unknown to x86asm
-	}
 	in, err := x86asm.Decode(code, 64)
 	if err != nil || in.Len == 0 || in.Op == 0 {
+		// Instructions x86asm does not know: 0f 01 xx system ones.
+		if len(code) >= 3 && code[0] == 0x0f && code[1] == 0x01 {
+			if mn, ok := op0f01[code[2]]; ok {
+				return Inst{Addr: addr, Len: 3, Mnemonic: mn}
+			}
+		}
 		return Inst{Addr: addr, Len: 1, Mnemonic: "(bad)"}
 	}
 	d := Inst{Addr: addr, Len: in.Len}
@@ -225,6 +228,20 @@ func randReg(code []byte) string {
 	return "%" + names[size][r]
 }
 
+// reg16 is the 16-bit name of a 32- or 64-bit register ("%edx" -> "%dx",
+// "%r9d" -> "%r9w").
+func reg16(r string) string {
+	switch {
+	case strings.HasPrefix(r, "%r") && strings.HasSuffix(r, "d"):
+		return strings.TrimSuffix(r, "d") + "w"
+	case strings.HasPrefix(r, "%r") && len(r) <= 4 && r[2] >= '0' && r[2] <= '9':
+		return r + "w"
+	case strings.HasPrefix(r, "%e") || strings.HasPrefix(r, "%r"):
+		return "%" + r[2:]
+	}
+	return r
+}
+
 // immSize is the width binutils prints an immediate in: the operation's
 // register or memory operand size.
 func immSize(in x86asm.Inst) uint {
@@ -272,6 +289,17 @@ func regName(r x86asm.Reg) string {
 	return "%" + strings.ToLower(r.String())
 }
 
+// op0f01 names the 0f 01 xx instructions x86asm leaves undecoded, as
+// binutils names them.
+var op0f01 = map[byte]string{
+	0xc1: "vmcall", 0xc2: "vmlaunch", 0xc3: "vmresume", 0xc4: "vmxoff",
+	0xcf: "encls", 0xd4: "vmfunc", 0xd5: "xend", 0xd6: "xtest", 0xd7: "enclu",
+	0xd8: "vmrun", 0xd9: "vmmcall", 0xda: "vmload", 0xdb: "vmsave",
+	0xdc: "stgi", 0xdd: "clgi", 0xde: "skinit", 0xdf: "invlpga",
+	0xe8: "serialize", 0xee: "rdpkru", 0xef: "wrpkru",
+	0xfa: "monitorx", 0xfb: "mwaitx", 0xfc: "clzero", 0xfd: "rdpru",
+}
+
 // prefixWords are the words GNUSyntax may print before the mnemonic.
 var prefixWords = map[string]bool{
 	"lock": true, "rep": true, "repz": true, "repnz": true, "repe": true, "repne": true,
@@ -295,6 +323,10 @@ func splitGNU(s string) (mn, ops string) {
 // gdbNames maps GNUSyntax's instruction names to gdb's where they differ.
 var gdbNames = map[string]string{
 	"movsxd":  "movslq",
+	"lidtl":   "lidt",
+	"lgdtl":   "lgdt",
+	"sidtl":   "sidt",
+	"sgdtl":   "sgdt",
 	"cdqe":    "cltq",
 	"cwde":    "cwtl",
 	"cqo":     "cqto",
@@ -321,6 +353,12 @@ func (d *Inst) fixup(in x86asm.Inst, code []byte) {
 	size := immSize(in)
 	if in.Op == x86asm.PUSH {
 		size = 64
+	}
+	if (in.Op == x86asm.LAR || in.Op == x86asm.LSL) && !strings.Contains(d.Operands, "(") {
+		// binutils shows the selector register as 16 bits
+		if i := strings.Index(d.Operands, ","); i > 0 {
+			d.Operands = reg16(d.Operands[:i]) + d.Operands[i:]
+		}
 	}
 	if (in.Op == x86asm.RDRAND) && in.Args[0] == nil {
 		d.Operands = randReg(code)
@@ -361,7 +399,7 @@ func (d *Inst) fixup(in x86asm.Inst, code []byte) {
 			words[i] = "data16"
 		}
 	}
-	if len(words) == 2 && words[0] == "rex.W" && words[1] == "sysretq" {
+	if len(words) == 2 && words[0] == "rex.W" && (words[1] == "sysretq" || words[1] == "lretq") {
 		words = words[1:]
 	}
 	last := words[len(words)-1]

@@ -68,25 +68,34 @@ func FuzzAbbrev(f *testing.F) {
 	})
 }
 
-// FuzzDIE indexes a fuzzed .debug_info (with a fuzzed .debug_abbrev and
-// the module's .debug_str) and decodes types from it.
+// FuzzDIE indexes a fuzzed .debug_info with a fuzzed .debug_abbrev, and
+// the other sections of either the corpus module (.debug_str) or the
+// DWARF 5 test (string offsets, addresses, line strings), then decodes
+// types from it.
 func FuzzDIE(f *testing.F) {
 	ab, in := synthCU()
-	f.Add(ab, in)
+	f.Add(false, ab, in)
 	mab, min, str := moduleDebug(f)
 	if len(min) > 0 {
-		f.Add(mab, min)
+		f.Add(false, mab, min)
 	}
-	f.Fuzz(func(t *testing.T, abbrev, info []byte) {
-		secs := map[string][]byte{".debug_info": info, ".debug_abbrev": abbrev}
-		if len(str) > 0 {
+	v5 := dwarf5Sections()
+	f.Add(true, v5[".debug_abbrev"], v5[".debug_info"])
+	f.Fuzz(func(t *testing.T, five bool, abbrev, info []byte) {
+		secs := map[string][]byte{}
+		if five {
+			for k, v := range v5 {
+				secs[k] = v
+			}
+		} else if len(str) > 0 {
 			secs[".debug_str"] = str
 		}
+		secs[".debug_info"], secs[".debug_abbrev"] = info, abbrev
 		ix, err := OpenBytes("fuzz", buildELF(etExec, secs))
 		if err != nil {
 			return
 		}
-		for _, n := range []string{"node_t", "struct node", "struct kdive_rig_state", "struct list_head", "int"} {
+		for _, n := range []string{"node_t", "struct node", "struct s", "long", "struct kdive_rig_state", "struct list_head", "int"} {
 			if typ, err := ix.LookupType(n); err == nil {
 				_ = typ.String()
 				_, _ = NewSource(ix, "").Convert(typ)
@@ -95,6 +104,7 @@ func FuzzDIE(f *testing.F) {
 			}
 		}
 		_, _ = ix.Variable("the_node")
+		_, _ = ix.Variable("v")
 		_, _ = ix.Variable("kdive_rig_global")
 		ix.mu.Lock()
 		for off := uint64(0); off < uint64(len(info)) && off < 256; off++ {

@@ -371,6 +371,34 @@ func ixSection(t *testing.T, data []byte, name string) []byte {
 // implicit_const, data16, line_strp, exprloc member locations, and a
 // type unit referenced with ref_sig8.
 func TestDWARF5Forms(t *testing.T) {
+	ix, err := OpenBytes("dwarf5", buildELF(etExec, dwarf5Sections()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := ix.LookupType("struct s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Size != 16 || len(s.Members) != 2 {
+		t.Fatalf("struct s: size %d, %d members", s.Size, len(s.Members))
+	}
+	if m := s.Members[0]; m.Name != "x" || m.Type.Name != "long" || m.Type.Size != 4 || m.Offset != 0 {
+		t.Errorf("member 0: %+v %+v", m, m.Type)
+	}
+	if m := s.Members[1]; m.Name != "y" || m.Type.Name != "int" || m.Offset != 8 {
+		t.Errorf("member 1: %+v", m)
+	}
+	v, err := ix.Variable("v")
+	if err != nil || v.Addr != 0xffffffff81234560 || v.Type != s {
+		t.Errorf("v: %+v %v", v, err)
+	}
+	if _, err := ix.LookupType("long"); err != nil {
+		t.Errorf("type unit type: %v", err)
+	}
+}
+
+// dwarf5Sections builds the sections of TestDWARF5Forms.
+func dwarf5Sections() map[string][]byte {
 	str := []byte("\x00int\x00v\x00x\x00long\x00")
 	strOff := func(s string) uint32 { return uint32(strings.Index(string(str), "\x00"+s+"\x00") + 1) }
 	soff := []byte{0, 0, 0, 0, 5, 0, 0, 0}
@@ -428,33 +456,9 @@ func TestDWARF5Forms(t *testing.T) {
 	binary.LittleEndian.PutUint16(cuHdr5[4:], 5)
 	cuHdr5[6], cuHdr5[7] = utCompile, 8
 	info := append(append(tuUnit, cuHdr5...), c.body...)
-	data := buildELF(etExec, map[string][]byte{
+	return map[string][]byte{
 		".debug_info": info, ".debug_abbrev": append(a.abbrev, 0), ".debug_str": str,
 		".debug_str_offsets": soff, ".debug_addr": addr, ".debug_line_str": lineStr,
-	})
-	ix, err := OpenBytes("dwarf5", data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := ix.LookupType("struct s")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if s.Size != 16 || len(s.Members) != 2 {
-		t.Fatalf("struct s: size %d, %d members", s.Size, len(s.Members))
-	}
-	if m := s.Members[0]; m.Name != "x" || m.Type.Name != "long" || m.Type.Size != 4 || m.Offset != 0 {
-		t.Errorf("member 0: %+v %+v", m, m.Type)
-	}
-	if m := s.Members[1]; m.Name != "y" || m.Type.Name != "int" || m.Offset != 8 {
-		t.Errorf("member 1: %+v", m)
-	}
-	v, err := ix.Variable("v")
-	if err != nil || v.Addr != 0xffffffff81234560 || v.Type != s {
-		t.Errorf("v: %+v %v", v, err)
-	}
-	if _, err := ix.LookupType("long"); err != nil {
-		t.Errorf("type unit type: %v", err)
 	}
 }
 

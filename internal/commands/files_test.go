@@ -131,3 +131,30 @@ func readSharedTruth(t *testing.T, dir string) map[string][]string {
 	}
 	return testcorpus.ParseTruth(string(b))
 }
+
+// Byte for byte crash 8.0.2's net, files (the panic task), files PID TASK
+// and net -a on the corpus's sysrq dump, recorded with the corpus whose
+// rig-hash the golden file names; skipped for another corpus.
+func TestNetFilesCrashCorpus(t *testing.T) {
+	dir := testcorpus.Dir(t)
+	b, err := os.ReadFile(filepath.Join("testdata", "crash-net-files-sysrq.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, want, _ := strings.Cut(string(b), "\n")
+	hash, err := os.ReadFile(filepath.Join(dir, "rig-hash"))
+	if err != nil || !strings.Contains(head, "(rig-hash "+strings.TrimSpace(string(hash))+")") {
+		t.Skipf("corpus rig-hash %q is not the golden file's: %s", hash, head)
+	}
+	for _, v := range []string{testcorpus.Vmlinux(t), ""} {
+		p, err := program.Open(v, testcorpus.File(t, "sysrq", testcorpus.KdumpELF), program.OpenOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := netRunCmd(t, p, "net") + netRunCmd(t, p, "files") + netRunCmd(t, p, "files", "124", "ffff8ef09fe0c800") + netRunCmd(t, p, "net", "-a")
+		p.Close()
+		if got != want {
+			t.Errorf("vmlinux %q:\n%s\ncrash:\n%s", v, got, want)
+		}
+	}
+}

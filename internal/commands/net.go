@@ -33,6 +33,9 @@ func init() {
                   net_namespace_list, each under a "NET: address" line.
    -6             kdive: the IPv6 addresses too, after the IPv4 ones (as
                   crash 8.0.3 and later print them).
+   -a             the ARP cache (arp_tbl): each neighbour, its IP address,
+                  hardware type and address, device and NUD state; nothing
+                  when the cache is empty.
    -s [pid | task]  the open sockets of each task given (the panic task by
                   default): fd, struct socket, struct sock, family:type
                   and, for INET and INET6, the bound and peer
@@ -47,14 +50,14 @@ EXAMPLE
 	})
 }
 
-const netSynopsis = "[-6] [-N | -n [pid | task]] | -s [pid | task] ..."
+const netSynopsis = "[-a] [-6] [-N | -n [pid | task]] | -s [pid | task] ..."
 
 func runNet(env *Env, args []string) error {
 	p := env.Prog
 	if p == nil {
 		return errors.New("no dump file")
 	}
-	var nflag, all, v6, sflag bool
+	var nflag, all, v6, sflag, aflag bool
 	var rest []string
 	for _, a := range args {
 		if len(a) < 2 || a[0] != '-' {
@@ -71,6 +74,8 @@ func runNet(env *Env, args []string) error {
 				v6 = true
 			case 's':
 				sflag = true
+			case 'a':
+				aflag = true
 			default:
 				writeUsage(env, "net", netSynopsis)
 				return fmt.Errorf("invalid option -- '%c'", c)
@@ -79,6 +84,17 @@ func runNet(env *Env, args []string) error {
 	}
 	if sflag {
 		return netSockets(env, rest)
+	}
+	if aflag {
+		nb, warns, err := net.ARP(p)
+		if err != nil {
+			return err
+		}
+		warnAll(env, "net", warns)
+		WriteARP(env.Out, nb)
+		if !nflag && !all && len(rest) == 0 {
+			return nil
+		}
 	}
 	if len(rest) > 1 || (len(rest) == 1 && !nflag) {
 		writeUsage(env, "net", netSynopsis)
@@ -314,5 +330,44 @@ func WriteNetDevices(w io.Writer, devs []net.Device, v6 bool) {
 			}
 		}
 		fmt.Fprintf(w, "%16x  %-6s %s\n", d.Addr, d.Name, strings.Join(addrs, ", "))
+	}
+}
+
+var arpTypes = map[uint16]string{1: "ETHER", 0: "NETROM", 2: "EETHER", 3: "AX25", 4: "PRONET", 5: "CHAOS",
+	6: "IEEE802", 7: "ARCNET", 8: "APPLETLK", 15: "DLCI", 23: "METRICOM"}
+
+var nudNames = []string{"INCOMPLETE", "REACHABLE", "STALE", "DELAY", "PROBE", "FAILED", "NOARP", "PERMANENT"}
+
+// WriteARP prints crash's net -a table (dump_arp / print_neighbour_q):
+// nothing at all for an empty cache.
+func WriteARP(w io.Writer, nbs []net.Neighbour) {
+	if len(nbs) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "NEIGHBOUR        IP ADDRESS      HW TYPE    HW ADDRESS         DEVICE  STATE")
+	for _, n := range nbs {
+		var b strings.Builder
+		fmt.Fprintf(&b, "%-16x %-16s", n.Addr, n.IP)
+		t, ok := arpTypes[n.DevType]
+		if !ok {
+			t = "UNKNOWN"
+		}
+		fmt.Fprintf(&b, "%-10s ", t)
+		for i, c := range n.HA {
+			sep := " "
+			if n.DevType == 1 && i < len(n.HA)-1 {
+				sep = ":"
+			}
+			fmt.Fprintf(&b, "%02x%s", c, sep)
+		}
+		fmt.Fprintf(&b, " %-6s  ", n.DevName)
+		var flags []string
+		for i, name := range nudNames {
+			if n.State&(1<<i) != 0 {
+				flags = append(flags, name)
+			}
+		}
+		b.WriteString(strings.Join(flags, "|"))
+		fmt.Fprintln(w, b.String())
 	}
 }

@@ -142,3 +142,23 @@ func TestNetSocketsShared(t *testing.T) {
 		t.Errorf("net -s 105 1:\n%s", got)
 	}
 }
+
+func TestWriteARP(t *testing.T) {
+	var b bytes.Buffer
+	WriteARP(&b, []net.Neighbour{
+		{Addr: 0xffff888001234500, IP: netip.MustParseAddr("10.77.0.1"), HA: []byte{0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff}, DevName: "dummy0", DevType: 1, State: 0x02},
+		{Addr: 0xffff888001234600, IP: netip.MustParseAddr("10.77.0.2"), HA: []byte{1, 2}, DevName: "x", DevType: 999, State: 0x81},
+		{Addr: 0xffff888001234700, IP: netip.MustParseAddr("10.77.0.3"), DevName: "lo", DevType: 772},
+	})
+	want := "NEIGHBOUR        IP ADDRESS      HW TYPE    HW ADDRESS         DEVICE  STATE\n" +
+		"ffff888001234500 10.77.0.1       ETHER      aa:bb:cc:dd:ee:ff  dummy0  REACHABLE\n" +
+		"ffff888001234600 10.77.0.2       UNKNOWN    01 02  x       INCOMPLETE|PERMANENT\n" +
+		"ffff888001234700 10.77.0.3       UNKNOWN     lo      \n"
+	if b.String() != want {
+		t.Errorf("got\n%q\nwant\n%q", b.String(), want)
+	}
+	b.Reset()
+	if WriteARP(&b, nil); b.Len() != 0 {
+		t.Errorf("empty cache: %q", b.String())
+	}
+}

@@ -228,3 +228,56 @@ func TestSocketOfInode(t *testing.T) {
 		t.Errorf("%+v", s)
 	}
 }
+
+// arp_tbl with two buckets: an empty one and a chain of two neighbours on
+// an Ethernet device; then the chain loops and the walk ends.
+func TestARP(t *testing.T) {
+	f := &fake{mem: map[uint64]byte{}}
+	for k, v := range map[string]uint64{
+		"neigh_table.nht": 0x8, "neigh_hash_table.hash_shift": 0x8, "neigh_hash_table.hash_buckets": 0,
+		"neighbour.next": 0, "neighbour.primary_key": 0x40, "neighbour.ha": 0x20, "neighbour.dev": 0x10, "neighbour.nud_state": 0x18,
+		"net_device.type": 0x40, "net_device.addr_len": 0x42,
+	} {
+		offs[k] = v
+	}
+	defer func() { delete(offs, "net_device.type"); delete(offs, "net_device.addr_len") }()
+	const tbl, nht, bk, n1, n2, dev = 0x7000, 0x8000, 0x9000, 0xa000, 0xb000, 0xc000
+	f.mem[0] = 0
+	sym := func(n string) (uint64, error) { return tbl, nil }
+	src := &symFake{f, sym}
+	f.u64(tbl+8, nht)
+	f.u64(nht, bk)
+	f.put(nht+8, []byte{1, 0, 0, 0})
+	f.u64(bk, 0)
+	f.u64(bk+8, n1)
+	f.u64(n1, n2)
+	f.u64(n2, 0)
+	f.put(dev, []byte("eth0\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"))
+	f.u64(dev+0x30, 0)
+	f.put(dev+0x40, []byte{1, 0, 6})
+	for i, n := range []uint64{n1, n2} {
+		f.u64(n+0x10, dev)
+		f.put(n+0x18, []byte{2 << i})
+		f.put(n+0x20, []byte{0xaa, 0xbb, 0xcc, 0xdd, 0xee, byte(i)})
+		f.put(n+0x40, []byte{10, 0, 0, byte(i + 1)})
+	}
+	nb, warns, err := net.ARP(src)
+	if err != nil || len(warns) != 0 || len(nb) != 2 {
+		t.Fatal(nb, warns, err)
+	}
+	if nb[0].Addr != n1 || nb[0].IP.String() != "10.0.0.1" || nb[0].DevName != "eth0" || nb[0].DevType != 1 ||
+		fmt.Sprintf("%x", nb[0].HA) != "aabbccddee00" || nb[0].State != 2 || nb[1].State != 4 || nb[1].IP.String() != "10.0.0.2" {
+		t.Errorf("%+v", nb)
+	}
+	f.u64(n2, n1)
+	if nb, warns, err = net.ARP(src); err != nil || len(nb) != 2 || len(warns) != 1 {
+		t.Errorf("loop: %v %v %v", nb, warns, err)
+	}
+}
+
+type symFake struct {
+	*fake
+	sym func(string) (uint64, error)
+}
+
+func (s *symFake) Symbol(n string) (uint64, error) { return s.sym(n) }

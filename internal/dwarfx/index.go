@@ -37,7 +37,6 @@ package dwarfx
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -47,10 +46,12 @@ import (
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
+
+	"kdive/internal/types"
 )
 
-// ErrNotFound is returned for unknown names.
-var ErrNotFound = errors.New("not found")
+// ErrNotFound is returned for unknown names (it is types.ErrNotFound).
+var ErrNotFound = types.ErrNotFound
 
 // Index kinds.
 const (

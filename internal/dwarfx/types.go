@@ -1,6 +1,7 @@
 package dwarfx
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 
@@ -35,7 +36,7 @@ func (s *Source) Describe() string { return s.desc }
 func (s *Source) LookupType(name string) (*types.Type, error) {
 	t, err := s.ix.LookupType(name)
 	if err != nil {
-		return nil, wrapNotFound(err)
+		return nil, err
 	}
 	return s.Convert(t)
 }
@@ -44,12 +45,12 @@ func (s *Source) LookupType(name string) (*types.Type, error) {
 func (s *Source) LookupVar(name string) (*types.Type, error) {
 	if v, err := s.ix.Variable(name); err == nil {
 		return s.Convert(v.Type)
-	} else if !isNotFound(err) {
+	} else if !errors.Is(err, ErrNotFound) {
 		return nil, err
 	}
 	ft, err := s.ix.FuncType(name)
 	if err != nil {
-		return nil, wrapNotFound(err)
+		return nil, err
 	}
 	return s.Convert(ft)
 }
@@ -58,20 +59,10 @@ func (s *Source) LookupVar(name string) (*types.Type, error) {
 func (s *Source) LookupEnumerator(name string) (*types.Type, int64, error) {
 	v, et, err := s.ix.Enumerator(name)
 	if err != nil {
-		return nil, 0, wrapNotFound(err)
+		return nil, 0, err
 	}
 	t, err := s.Convert(et)
 	return t, v, err
-}
-
-func isNotFound(err error) bool { return errorsIs(err, ErrNotFound) }
-
-// wrapNotFound makes dwarfx's ErrNotFound also match types.ErrNotFound.
-func wrapNotFound(err error) error {
-	if errorsIs(err, ErrNotFound) {
-		return fmt.Errorf("%w (%w)", types.ErrNotFound, err)
-	}
-	return err
 }
 
 // Convert turns a DWARF type (and, eagerly, everything it reaches,

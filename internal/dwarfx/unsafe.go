@@ -1,11 +1,6 @@
 package dwarfx
 
-import (
-	"errors"
-	"unsafe"
-)
+import "unsafe"
 
 // addrOf is the address of b's first byte (to align madvise ranges).
 func addrOf(b []byte) uint64 { return uint64(uintptr(unsafe.Pointer(unsafe.SliceData(b)))) }
-
-func errorsIs(err, target error) bool { return errors.Is(err, target) }

@@ -7,6 +7,8 @@ package commands
 import (
 	"errors"
 	"fmt"
+	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -129,20 +131,53 @@ func (e *progEnv) printOpts(radix int) expr.PrintOpts {
 	return expr.PrintOpts{Radix: radix, Symbolize: e.symbolize}
 }
 
-// history numbers gdb's value history ($1, $2, ...) per program.
+// history is gdb's value history ($1, $2, ...) per program.
 var history struct {
 	sync.Mutex
-	n map[typeTarget]int
+	vals map[typeTarget][]*expr.Value
 }
 
-func nextHistory(p typeTarget) int {
+// recordHistory appends v to p's value history and returns its number.
+func recordHistory(p typeTarget, v *expr.Value) int {
 	history.Lock()
 	defer history.Unlock()
-	if history.n == nil {
-		history.n = map[typeTarget]int{}
+	if history.vals == nil {
+		history.vals = map[typeTarget][]*expr.Value{}
 	}
-	history.n[p]++
-	return history.n[p]
+	history.vals[p] = append(history.vals[p], v)
+	return len(history.vals[p])
+}
+
+// History implements expr.HistoryEnv: $N, $ (the last value), $$ (the
+// one before) and $$N (N back from the last).
+func (e *progEnv) History(name string) (*expr.Value, bool) {
+	history.Lock()
+	vals := history.vals[e.prog]
+	history.Unlock()
+	n := len(vals)
+	var i int
+	switch {
+	case name == "$":
+		i = n
+	case name == "$$":
+		i = n - 1
+	case strings.HasPrefix(name, "$$"):
+		k, err := strconv.Atoi(name[2:])
+		if err != nil {
+			return nil, false
+		}
+		i = n - k
+	default:
+		k, err := strconv.Atoi(name[1:])
+		if err != nil {
+			return nil, false
+		}
+		i = k
+	}
+	if i < 1 || i > n {
+		return nil, false
+	}
+	return vals[i-1], true
 }
 
 func pCommand(env *Env, prog typeTarget, name string, args []string, radix int) error {
@@ -185,16 +220,34 @@ func pCommand(env *Env, prog typeTarget, name string, args []string, radix int) 
 			return errors.New("missing expression")
 		}
 	}
+	cpuspec, hasSpec := "", false
+	if i := strings.LastIndexByte(rest[0], ':'); i >= 0 {
+		cpuspec, hasSpec = rest[0][i+1:], true
+		rest = append([]string{rest[0][:i]}, rest[1:]...)
+	}
 	leader := ""
 	if len(rest) == 1 {
 		if _, _, ok := pe.Symbol(rest[0]); ok {
 			leader = rest[0]
-			if done, err := pPerCPU(env, pe, rest[0], po); done || err != nil {
+			if done, err := pPerCPU(env, pe, rest[0], po, cpuspec, hasSpec); done || err != nil {
 				return err
 			}
+			if hasSpec {
+				fmt.Fprintf(env.Err, "WARNING: %s is not percpu; cpuspec ignored.\n", rest[0])
+			}
+		} else if hasSpec {
+			// Not a symbol: maybe a C expression with a ':' (?:).
+			rest[0] += ":" + cpuspec
 		}
+	} else if hasSpec {
+		rest[0] += ":" + cpuspec
 	}
-	src := strings.Join(rest, " ")
+	return pPrint(env, pe, leader, strings.Join(rest, " "), po)
+}
+
+// pPrint evaluates and prints one expression as "$N = value", after
+// "LEADER = " when there is a leader.
+func pPrint(env *Env, pe *progEnv, leader, src string, po expr.PrintOpts) error {
 	v, err := expr.Eval(pe, src)
 	if err != nil {
 		return err
@@ -203,9 +256,44 @@ func pCommand(env *Env, prog typeTarget, name string, args []string, radix int) 
 	if err != nil {
 		return err
 	}
-	out := fmt.Sprintf("$%d = %s\n", nextHistory(prog), s)
-	fmt.Fprint(env.Out, leaderLine(leader, out))
+	n := recordHistory(pe.prog, v)
+	fmt.Fprint(env.Out, leaderLine(leader, fmt.Sprintf("$%d = %s\n", n, s)))
 	return nil
+}
+
+// crashCPUMask is crash's make_cpumask: "a" or "all", N, N-M, and lists
+// of them separated by commas, each CPU below ncpus.
+func crashCPUMask(spec string, ncpus int) ([]int, error) {
+	var cpus []int
+	seen := map[int]bool{}
+	bad := fmt.Errorf("invalid cpu specification: %s", spec)
+	for _, p := range strings.Split(spec, ",") {
+		start, end := 0, ncpus-1
+		if p != "a" && p != "all" {
+			lo, hi, isRange := strings.Cut(p, "-")
+			var err error
+			if start, err = strconv.Atoi(lo); err != nil {
+				return nil, bad
+			}
+			end = start
+			if isRange {
+				if end, err = strconv.Atoi(hi); err != nil {
+					return nil, bad
+				}
+			}
+		}
+		if start < 0 || start >= ncpus || end < 0 || end >= ncpus {
+			return nil, bad
+		}
+		for c := start; c <= end; c++ {
+			if !seen[c] {
+				seen[c] = true
+				cpus = append(cpus, c)
+			}
+		}
+	}
+	sort.Ints(cpus)
+	return cpus, nil
 }
 
 // leaderLine is crash's process_gdb_output with a leader: "NAME = " before
@@ -224,7 +312,7 @@ func leaderLine(leader, out string) string {
 
 // pPerCPU is crash's display_per_cpu_info for a per-CPU symbol: its type
 // and each CPU's address.
-func pPerCPU(env *Env, pe *progEnv, name string, po expr.PrintOpts) (bool, error) {
+func pPerCPU(env *Env, pe *progEnv, name string, po expr.PrintOpts, cpuspec string, hasSpec bool) (bool, error) {
 	v := pe.view()
 	l := v.search(name)
 	if len(l) == 0 || !v.percpu || l[0].mod != nil || l[0].Addr >= v.firstK {
@@ -235,6 +323,34 @@ func pPerCPU(env *Env, pe *progEnv, name string, po expr.PrintOpts) (bool, error
 	default:
 		return false, nil
 	}
+	offs := perCPUOffsets(pe.prog)
+	if hasSpec {
+		if cpuspec == "" {
+			return true, fmt.Errorf("%s:: kdive has no current context: name the CPUs", name)
+		}
+		cpus, err := crashCPUMask(cpuspec, len(offs))
+		if err != nil {
+			return true, err
+		}
+		t, terr := pe.Types().LookupVar(name)
+		for _, c := range cpus {
+			a := l[0].Addr + offs[c]
+			if terr == nil {
+				v := expr.At(pe, t, a)
+				s, err := expr.FormatTop(v, po)
+				if err != nil {
+					return true, err
+				}
+				n := recordHistory(pe.prog, v)
+				fmt.Fprint(env.Out, leaderLine(fmt.Sprintf("per_cpu(%s, %d)", name, c), fmt.Sprintf("$%d = %s\n", n, s)))
+			} else {
+				if err := pPrint(env, pe, fmt.Sprintf("&per_cpu(%s, %d)", name, c), fmt.Sprintf("(void *)%#x", a), po); err != nil {
+					return true, err
+				}
+			}
+		}
+		return true, nil
+	}
 	fmt.Fprintf(env.Out, "PER-CPU DATA TYPE:\n  ")
 	if t, err := pe.Types().LookupVar(name); err == nil {
 		fmt.Fprintf(env.Out, "%s;\n", types.Decl(t, name))
@@ -242,7 +358,7 @@ func pPerCPU(env *Env, pe *progEnv, name string, po expr.PrintOpts) (bool, error
 		fmt.Fprintf(env.Out, "[undetermined type] %s;\n", name)
 	}
 	fmt.Fprintf(env.Out, "PER-CPU ADDRESSES:\n")
-	for c, off := range perCPUOffsets(pe.prog) {
+	for c, off := range offs {
 		fmt.Fprintf(env.Out, "  [%d]: %x\n", c, l[0].Addr+off)
 	}
 	return true, nil

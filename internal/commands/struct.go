@@ -107,9 +107,16 @@ func structCommand(env *Env, prog typeTarget, kw string, args []string) error {
 	pe := newProgEnv(prog)
 	var addr uint64
 	haveAddr := false
+	cpuspec, hasSpec := "", false
 	for _, a := range rest[1:] {
 		if haveAddr && haveCount {
 			return errors.New("too many arguments!")
+		}
+		if !haveAddr {
+			if i := strings.IndexByte(a, ':'); i >= 0 {
+				cpuspec, hasSpec = a[i+1:], true
+				a = a[:i]
+			}
 		}
 		switch {
 		case isCrashDecimal(a) || isCrashHex(a):
@@ -142,6 +149,10 @@ func structCommand(env *Env, prog typeTarget, kw string, args []string) error {
 			addr, haveAddr = u, true
 		default:
 			if s, _, ok := pe.Symbol(a); ok && !haveAddr {
+				if hasSpec && !isPerCPUSymbol(pe, a) {
+					fmt.Fprintf(env.Err, "WARNING: %s is not percpu; cpuspec ignored.\n", a)
+					hasSpec = false
+				}
 				addr, haveAddr = s, true
 				continue
 			}
@@ -206,15 +217,42 @@ func structCommand(env *Env, prog typeTarget, kw string, args []string) error {
 		addr += size
 		count = -count
 	}
-	for c := int64(0); c < count; c++ {
-		if c > 0 {
-			fmt.Fprintln(env.Out)
+	one := func(addr uint64) error {
+		for c := int64(0); c < count; c++ {
+			if c > 0 {
+				fmt.Fprintln(env.Out)
+			}
+			if err := req.contents(env, pe, addr+uint64(c)*size); err != nil {
+				return err
+			}
 		}
-		if err := req.contents(env, pe, addr+uint64(c)*size); err != nil {
+		return nil
+	}
+	if !hasSpec {
+		return one(addr)
+	}
+	offs := perCPUOffsets(prog)
+	if cpuspec == "" {
+		return errors.New("kdive has no current context: name the CPUs after ':'")
+	}
+	cpus, err := crashCPUMask(cpuspec, len(offs))
+	if err != nil {
+		return err
+	}
+	for _, c := range cpus {
+		fmt.Fprintf(env.Out, "[%d]: %x\n", c, addr+offs[c])
+		if err := one(addr + offs[c]); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// isPerCPUSymbol reports a kernel symbol in the per-CPU area.
+func isPerCPUSymbol(pe *progEnv, name string) bool {
+	v := pe.view()
+	l := v.search(name)
+	return len(l) > 0 && v.percpu && l[0].mod == nil && l[0].Addr < v.firstK
 }
 
 // memberOffsetOf reads "struct.member" and returns the member's offset.

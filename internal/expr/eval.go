@@ -3,6 +3,7 @@ package expr
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"kdive/internal/types"
 )
@@ -171,7 +172,20 @@ func noTypeName(name string) string {
 	return "symbol \"" + name + "\" in current context"
 }
 
+// HistoryEnv is an Env with gdb's value history: $N, $, $$, $$N.
+type HistoryEnv interface {
+	History(name string) (*Value, bool)
+}
+
 func (e *evaluator) ident(name string) (*Value, error) {
+	if strings.HasPrefix(name, "$") {
+		if h, ok := e.env.(HistoryEnv); ok {
+			if v, ok := h.History(name); ok {
+				return v, nil
+			}
+		}
+		return nil, fmt.Errorf("History has not yet reached %s.", name)
+	}
 	if addr, text, ok := e.env.Symbol(name); ok {
 		var t *types.Type
 		if reg := e.env.Types(); reg != nil {

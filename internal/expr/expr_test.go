@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"kdive/internal/types"
@@ -139,6 +140,100 @@ func TestEval(t *testing.T) {
 	for _, bad := range []string{"1 +", "nosuch", "(struct nope *)0", "init.nope"} {
 		if _, err := Eval(f, bad); err == nil {
 			t.Errorf("%s: no error", bad)
+		}
+	}
+}
+
+func TestFormatScalars(t *testing.T) {
+	f := newFake()
+	u32 := types.Builtin("unsigned int")
+	flags := &types.Type{Kind: types.Enum, Name: "fl", Size: 4, Enumerators: []types.Enumerator{{Name: "FA", Value: 1}, {Name: "FB", Value: 2}, {Name: "FC", Value: 4}}}
+	seq := &types.Type{Kind: types.Enum, Name: "st", Size: 4, Enumerators: []types.Enumerator{{Name: "S0", Value: 0}, {Name: "S1", Value: 1}, {Name: "S5", Value: 5}}}
+	bf := &types.Type{Kind: types.Struct, Name: "bits", Size: 4, Members: []types.Member{
+		{Name: "a", Type: u32, BitOffset: 0, BitSize: 3},
+		{Name: "b", Type: types.Builtin("int"), BitOffset: 3, BitSize: 4},
+		{Name: "c", Type: u32, Offset: 1, BitOffset: 9, BitSize: 1},
+		{Name: "e", Type: flags, Offset: 2, BitOffset: 16, BitSize: 8},
+	}}
+	// a = 5, b = -2 (0b1110), c = 1, e = FA|FC|8.
+	f.put(0x3000, []byte{5 | 0xe<<3, 0x2, 1 | 4 | 8, 0})
+	v := At(f, bf, 0x3000)
+	got, err := FormatTop(v, PrintOpts{})
+	want := "{\n  a = 5,\n  b = -2,\n  c = 1,\n  e = (FA | FC | unknown: 0x8)\n}"
+	if err != nil || got != want {
+		t.Errorf("bitfields: got %q (%v) want %q", got, err, want)
+	}
+	got, _ = FormatTop(At(f, bf, 0x3000), PrintOpts{Fmt: 'x'})
+	if want := "{\n  a = 0x5,\n  b = 0xe,\n  c = 0x1,\n  e = 0xd\n}"; got != want {
+		t.Errorf("bitfields /x: got %q want %q", got, want)
+	}
+	for _, c := range []struct {
+		v    *Value
+		o    PrintOpts
+		want string
+	}{
+		{NewUint(f, seq, 5), PrintOpts{}, "S5"},
+		{NewUint(f, seq, 3), PrintOpts{}, "3"},
+		{NewUint(f, flags, 6), PrintOpts{}, "(FB | FC)"},
+		{NewUint(f, types.Builtin("int"), uint64(0xffffffff)), PrintOpts{Radix: 16}, "0xffffffff"},
+		{NewUint(f, types.Builtin("char"), 10), PrintOpts{}, `10 '\n'`},
+		{NewUint(f, types.Builtin("char"), 0x80), PrintOpts{}, `-128 '\200'`},
+		{NewUint(f, types.Builtin("char"), 's'), PrintOpts{Radix: 16}, `0x73 's'`},
+		{NewUint(f, types.Builtin("_Bool"), 1), PrintOpts{}, "true"},
+		{NewUint(f, types.Builtin("long"), uint64(1<<63)), PrintOpts{Fmt: 'u'}, "9223372036854775808"},
+		{NewUint(f, types.PointerTo(types.Builtin("void")), 0), PrintOpts{}, "(void *) 0x0"},
+	} {
+		got, err := FormatTop(c.v, c.o)
+		if err != nil || got != c.want {
+			t.Errorf("%v: got %q (%v) want %q", c.v.Type, got, err, c.want)
+		}
+	}
+	if got := charArray([]byte("ab\x00\x00"), 256); got != `"ab\000"` {
+		t.Errorf("charArray: %s", got)
+	}
+	long := append([]byte("x"), make([]byte, 4096)...)
+	if got := charArray(long, 256); got != `"x`+strings.Repeat(`\000`, 4095)+`"` {
+		t.Errorf("charArray of runs: %d bytes", len(got))
+	}
+	var alt []byte
+	for i := 0; i < 300; i++ {
+		alt = append(alt, byte('a'+i%2))
+	}
+	if got := charArray(alt, 256); got != `"`+string(alt[:256])+`"...` {
+		t.Errorf("charArray limit: %s", got)
+	}
+}
+
+func TestCrashEval(t *testing.T) {
+	syms := func(n string) (uint64, bool) { return 0x1000, n == "jiffies" }
+	for s, want := range map[string]uint64{
+		"(jiffies+8)": 0x1008, "(1<<12)": 0x1000, "(4k)": 4096, "(2#10)": 1024, "ff": 0xff, "10": 10, "(-8)": ^uint64(7),
+	} {
+		if got, err := CrashEval(s, syms); err != nil || got != want {
+			t.Errorf("%s: %#x %v", s, got, err)
+		}
+	}
+	if _, err := CrashEval("((1+2))", syms); !errors.Is(err, ErrInvalidExpr) {
+		t.Errorf("nested parentheses: %v", err)
+	}
+}
+
+func TestHistoryAndErrors(t *testing.T) {
+	f := newFake()
+	if _, err := Eval(f, "$1"); err == nil || err.Error() != "History has not yet reached $1." {
+		t.Errorf("$1: %v", err)
+	}
+	for in, want := range map[string]string{
+		"1 +":              "A syntax error in expression, near `'.",
+		"init.nope":        "There is no member named nope.",
+		"(struct nope *)0": "No struct type named nope.",
+		"nosuch":           `No symbol "nosuch" in current context.`,
+		"1 / 0":            "Division by zero",
+		"*1 = 2":           "A syntax error in expression, near `= 2'.",
+	} {
+		_, err := Eval(f, in)
+		if err == nil || err.Error() != want {
+			t.Errorf("%s: %v, want %s", in, err, want)
 		}
 	}
 }

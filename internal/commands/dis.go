@@ -257,6 +257,13 @@ func disCommand(env *Env, prog disTarget, args []string) error {
 			} else {
 				return fmt.Errorf("unable to determine symbol after %s", fs.Name)
 			}
+			if fs.mod == nil && fs.pseudo == 0 {
+				// A kernel symbol without a size (kallsyms only):
+				// crash's range (the vmlinux's debug info) leaves
+				// out the alignment padding before the next
+				// function, so drop trailing no-op instructions.
+				end = trimPadding(prog, v, fs.Addr, end)
+			}
 		default:
 			return fmt.Errorf("gdb unable to disassemble kernel virtual address %x", addr)
 		}
@@ -314,6 +321,55 @@ func disCommand(env *Env, prog disTarget, args []string) error {
 		io.WriteString(env.Out, line)
 		return true
 	}, false)
+}
+
+// trimPadding returns end moved back over the no-op instructions that pad
+// the code from start to end.
+func trimPadding(prog disTarget, v *ksymView, start, end uint64) uint64 {
+	d := &disassembler{prog: prog, v: v, radix: 10}
+	var insts []amd64.Inst
+	var texts []string
+	for a := start; a < end; {
+		code, err := d.bytesAt(a)
+		if err != nil {
+			return end
+		}
+		in := amd64.Decode(code, a)
+		insts = append(insts, in)
+		texts = append(texts, in.Format(func(uint64) string { return "" }))
+		a += uint64(in.Len)
+	}
+	n := len(insts)
+	for n > 0 && isPadding(texts[n-1]) {
+		n--
+	}
+	// int3s after a ret are the patched return thunk's (5 bytes: ret
+	// and four int3), inside the function; after a jmp they pad.
+	k := n
+	for k > 0 && strings.HasPrefix(texts[k-1], "int3") {
+		k--
+	}
+	if k < n {
+		if k > 0 && strings.HasPrefix(texts[k-1], "ret") {
+			n = min(n, k+4)
+		} else if k > 0 {
+			n = k
+		}
+	}
+	if n == 0 {
+		return end
+	}
+	last := insts[n-1]
+	return last.Addr + uint64(last.Len)
+}
+
+func isPadding(text string) bool {
+	for _, p := range []string{"nop", "xchg   %ax,%ax", "data16 ", "cs nop"} {
+		if strings.HasPrefix(text, p) {
+			return strings.Contains(text, "nop") || text == "xchg   %ax,%ax"
+		}
+	}
+	return false
 }
 
 func hasOpt(opts []opt, cs ...byte) bool {

@@ -197,9 +197,9 @@ func (vt *vtopper) do(vaddr uint64) error {
 		last := steps[len(steps)-1].Entry
 		switch pageSize {
 		case 1 << 30:
-			fmt.Fprintf(w, "  PAGE: %x  (1GB)\n\n", last&0x000fffffc0000000)
+			fmt.Fprintf(w, "  PAGE: %x  (1GB)\n\n", last&0x000ffffffffff000)
 		case 1 << 21:
-			fmt.Fprintf(w, "  PAGE: %x  (2MB)\n\n", last&0x000fffffffe00000)
+			fmt.Fprintf(w, "  PAGE: %x  (2MB)\n\n", last&0x000ffffffffff000)
 		default:
 			fmt.Fprintf(w, "  PAGE: %x\n\n", walkPA&^0xfff)
 		}

@@ -16,27 +16,35 @@ import (
 // one session on the same dump, the struct page header only once.
 func TestVtopMatchesCrash(t *testing.T) {
 	vml := testcorpus.Vmlinux(t)
-	p := openProg(t, vml, testcorpus.File(t, "bugon", "vmcore.lzo"))
-	if a, err := p.Symbol("schedule"); err != nil || a != 0xffffffff85809380 {
-		t.Skipf("the corpus's bugon dump is not the one testdata/vtop-bugon-crash.txt was captured on (schedule at %#x)", a)
+	// Each session runs on a fresh program, as crash's ran in a fresh
+	// crash: the second one adds two addresses in one command, an
+	// unmapped vmalloc address, module data, the cpu_entry_area, the
+	// vsyscall page and -k with a user address.
+	for _, session := range []string{"vtop-bugon", "vtop-bugon-2"} {
+		t.Run(session, func(t *testing.T) {
+			p := openProg(t, vml, testcorpus.File(t, "bugon", "vmcore.lzo"))
+			if a, err := p.Symbol("schedule"); err != nil || a != 0xffffffff85809380 {
+				t.Skipf("the corpus's bugon dump is not the one testdata/%s-crash.txt was captured on (schedule at %#x)", session, a)
+			}
+			want, err := os.ReadFile("testdata/" + session + "-crash.txt")
+			if err != nil {
+				t.Fatal(err)
+			}
+			cmds, err := os.ReadFile("testdata/" + session + ".cmds")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out bytes.Buffer
+			for _, cmd := range strings.Split(strings.TrimSpace(string(cmds)), "\n") {
+				f := strings.Fields(cmd)
+				var errb bytes.Buffer
+				if err := Lookup("vtop").Run(&Env{Prog: p, Out: &out, Err: &errb}, f[1:]); err != nil {
+					t.Errorf("%s: %v", cmd, err)
+				}
+			}
+			sameText(t, session, out.String(), string(want))
+		})
 	}
-	want, err := os.ReadFile("testdata/vtop-bugon-crash.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmds, err := os.ReadFile("testdata/vtop-bugon.cmds")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out bytes.Buffer
-	for _, cmd := range strings.Split(strings.TrimSpace(string(cmds)), "\n") {
-		f := strings.Fields(cmd)
-		var errb bytes.Buffer
-		if err := Lookup("vtop").Run(&Env{Prog: p, Out: &out, Err: &errb}, f[1:]); err != nil {
-			t.Errorf("%s: %v", cmd, err)
-		}
-	}
-	sameText(t, "vtop session", out.String(), string(want))
 }
 
 func TestVtopOptions(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 
 	"kdive/internal/kernel/fs"
 	"kdive/internal/kernel/tasks"
+	"kdive/internal/program"
 )
 
 func init() {
@@ -112,25 +113,23 @@ func runFiles(env *Env, args []string) error {
 	return failed
 }
 
-// panicTask is the task that was running on the CPU that crashed, when
-// the dump says so; else the first running task.
-func panicTask(p interface {
-	Symbol(string) (uint64, error)
-}, all []tasks.Task, running map[int]uint64) (tasks.Task, bool) {
+// panicTask is crash's current context in a dump: the task running on
+// the CPU that panicked (panic_cpu), else CPU 0's running task.
+func panicTask(p *program.Program, all []tasks.Task, running map[int]uint64) (tasks.Task, bool) {
 	byAddr := map[uint64]tasks.Task{}
 	for _, t := range all {
 		byAddr[t.Addr] = t
 	}
-	best := -1
-	for cpu, a := range running {
-		if t, ok := byAddr[a]; ok && !t.Idle && (best < 0 || cpu < best) {
-			best = cpu
+	cpu := 0
+	if a, err := p.Symbol("panic_cpu"); err == nil {
+		if v, err := p.ReadU32(a); err == nil {
+			if _, ok := running[int(int32(v))]; ok {
+				cpu = int(int32(v))
+			}
 		}
 	}
-	if best < 0 {
-		return tasks.Task{}, false
-	}
-	return byAddr[running[best]], true
+	t, ok := byAddr[running[cpu]]
+	return t, ok
 }
 
 // filesOf prints one task's files as crash does: its header (after a

@@ -158,3 +158,22 @@ func TestNetFilesCrashCorpus(t *testing.T) {
 		}
 	}
 }
+
+// With no argument, files shows the panic task (truth panic_pid), as
+// crash's current context.
+func TestFilesPanicTask(t *testing.T) {
+	testcorpus.Dir(t)
+	for _, sc := range testcorpus.Scenarios() {
+		t.Run(sc, func(t *testing.T) {
+			pid := first1(testcorpus.Truth(t, sc)["panic_pid"])
+			p, err := program.Open("", testcorpus.File(t, sc, testcorpus.KdumpLZO), program.OpenOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			if got := netRunCmd(t, p, "files"); pid == "" || !strings.HasPrefix(got, "PID: "+pid+" ") {
+				t.Errorf("panic pid %s; files:\n%s", pid, got)
+			}
+		})
+	}
+}

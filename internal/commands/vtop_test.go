@@ -81,3 +81,31 @@ func hex16(v uint64) string {
 	}
 	return string(b[:])
 }
+
+// dis and vtop at the oops-proc scenario's faulting module code, whose
+// Oops could not read the bytes before the RIP: the page below the
+// module is not mapped, and vtop says so as crash does.
+func TestDisVtopOopsMatchesCrash(t *testing.T) {
+	vml := testcorpus.Vmlinux(t)
+	p := openProg(t, vml, testcorpus.File(t, "oops-proc", "vmcore.lzo"))
+	if a, err := p.Symbol("kdive_rig_null_deref"); err != nil || a != 0xffffffffc0520000 {
+		t.Skipf("the corpus's oops-proc dump is not the one testdata/disvtop-oops-proc-crash.txt was captured on (kdive_rig_null_deref at %#x)", a)
+	}
+	want, err := os.ReadFile("testdata/disvtop-oops-proc-crash.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmds, err := os.ReadFile("testdata/disvtop-oops-proc.cmds")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	for _, cmd := range strings.Split(strings.TrimSpace(string(cmds)), "\n") {
+		f := strings.Fields(cmd)
+		var errb bytes.Buffer
+		if err := Lookup(f[0]).Run(&Env{Prog: p, Out: &out, Err: &errb}, f[1:]); err != nil {
+			t.Errorf("%s: %v", cmd, err)
+		}
+	}
+	sameText(t, "oops-proc", out.String(), string(want))
+}

@@ -77,3 +77,20 @@ func TestDecodeTargets(t *testing.T) {
 		t.Errorf("je without a symbol: %q", got)
 	}
 }
+
+// Decode never panics, always advances, and formats every byte string.
+func FuzzDecode(f *testing.F) {
+	for _, s := range []string{"0f1f440000", "48b86769726576696b6b", "66662e0f1f840000000000", "480fc7f2", "0f01d9", "ff", ""} {
+		b, _ := hex.DecodeString(s)
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		in := Decode(b, 0xffffffff81000000)
+		if in.Len < 1 || in.Len > 15 {
+			t.Fatalf("% x: length %d", b, in.Len)
+		}
+		if in.Format(func(uint64) string { return "x" }) == "" {
+			t.Fatalf("% x: empty text", b)
+		}
+	})
+}

@@ -47,12 +47,15 @@ func init() {
 
 EXAMPLES
     kdive> dis schedule 3
-    0xffffffff81c09380 <schedule>:	nopl   0x0(%rax,%rax,1) [FTRACE NOP]
-    0xffffffff81c09385 <schedule+5>:	push   %rbp
-    0xffffffff81c09386 <schedule+6>:	push   %rbx
-    kdive> dis -r ffffffff81c093da 2
-    0xffffffff81c093d3 <schedule+83>:	xor    %edi,%edi
-    0xffffffff81c093d5 <schedule+85>:	call   0xffffffff81c089a0 <__schedule>`,
+    0xffffffff85809380 <schedule>:	nopl   0x0(%rax,%rax,1) [FTRACE NOP]
+    0xffffffff85809385 <schedule+5>:	push   %rbp
+    0xffffffff85809386 <schedule+6>:	push   %rbx
+    kdive> dis -r ffffffff858093da 2
+    0xffffffff858093d5 <schedule+85>:	call   0xffffffff858089a0 <__schedule>
+    0xffffffff858093da <schedule+90>:	mov    0x0(%rbp),%rax
+    kdive> dis -x kdive_rig_bug+0x15 2
+    0xffffffffc0276055 <kdive_rig_bug+0x15>:	je     0xffffffffc027605c <kdive_rig_bug+0x1c>
+    0xffffffffc0276057 <kdive_rig_bug+0x17>:	ret    `,
 		Run: runDis,
 	})
 }

@@ -3,12 +3,14 @@ package commands
 // list: walk a linked list, as crash's cmd_list and do_list (tools.c) do.
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
 
 	"kdive/internal/expr"
+	"kdive/internal/types"
 )
 
 func init() {
@@ -30,7 +32,10 @@ func init() {
    -O offset  with -h, the head's list_head is at this offset in START.
    -e end     stop at this address.
    -s struct[.member[,member]]  also show each entry's struct (or members);
-              repeatable.  -S is accepted as -s.
+              repeatable.
+   -S struct.member[,member]  the same, members of up to 8 bytes read raw
+              (decimal, pointers in hex), char arrays and pointers as
+              strings: crash's faster format.
    -l offset  with -s, the list_head is at this offset in the struct.
        -x/-d  integers in -s output in hexadecimal / decimal.
           -B  detect loops with Brent's algorithm (no table of entries).
@@ -61,6 +66,7 @@ type listReq struct {
 	listHeadOff      uint64
 	structListOff    uint64
 	structs          []string
+	fast             bool // -S: crash's dump_struct_members_fast
 	radix            int
 	headFormat       bool
 	headPointer      bool
@@ -106,7 +112,11 @@ func listCommand(env *Env, prog typeTarget, args []string) error {
 		case 'r':
 			r.headFormat, r.reverse = true, true
 		case 's', 'S':
+			if len(r.structs) > 0 && r.fast != (o.c == 'S') {
+				return errors.New("-S and -s options are mutually exclusive")
+			}
 			r.structs = append(r.structs, o.arg)
+			r.fast = o.c == 'S'
 		case 'l':
 			v, err := numOrMember(o.arg, "-l option")
 			if err != nil {
@@ -414,6 +424,16 @@ func (r *listReq) showStructs(env *Env, pe *progEnv, next uint64) error {
 			if m == "" {
 				continue
 			}
+			if r.fast {
+				line, ok, err := fastMember(pe, v, m, r.radix)
+				if err != nil {
+					return err
+				}
+				if ok {
+					fmt.Fprint(env.Out, line)
+					continue
+				}
+			}
 			line, err := memberLine(v, m, po)
 			if err != nil {
 				return fmt.Errorf("invalid data structure reference: %s.%s", name, m)
@@ -422,4 +442,80 @@ func (r *listReq) showStructs(env *Env, pe *progEnv, next uint64) error {
 		}
 	}
 	return nil
+}
+
+// fastMember is crash's print_value for list -S: a member of at most 8
+// bytes read raw and shown in decimal (hexadecimal with -x, and always
+// for pointers) with a text symbol's name, a char array or char pointer
+// as its string. ok is false for members it leaves to the -s format.
+func fastMember(pe *progEnv, v *expr.Value, m string, radix int) (string, bool, error) {
+	st := v.Type.Strip()
+	f, found := st.FindMember(m)
+	if !found {
+		return "", false, fmt.Errorf("Can't get offset of '%s.%s'", st.Name, m)
+	}
+	mt := f.Type.Strip()
+	isPtr := mt.Kind == types.Pointer
+	isStr := false
+	if e := mt.Elem; e != nil && (mt.Kind == types.Pointer || mt.Kind == types.Array) {
+		es := e.Strip()
+		isStr = es.Kind == types.Int && es.Char && es.Size == 1
+	}
+	width := f.Type.Size
+	addr := v.Addr + f.Offset
+	if width == 0 || width > 8 {
+		if !isStr {
+			return "", false, nil
+		}
+		b := make([]byte, width)
+		if _, err := pe.ReadAt(b, addr); err != nil {
+			return fmt.Sprintf("cannot access member: %s at %x\n", m, addr), true, nil
+		}
+		if i := bytes.IndexByte(b, 0); i >= 0 {
+			b = b[:i]
+		}
+		return fmt.Sprintf("  %s = \"%s\"\n", m, b), true, nil
+	}
+	b := make([]byte, 8)
+	if _, err := pe.ReadAt(b[:width], addr); err != nil {
+		return fmt.Sprintf("cannot access member: %s at %x\n", m, addr), true, nil
+	}
+	val := binary.LittleEndian.Uint64(b)
+	var sb strings.Builder
+	if radix == 16 || isPtr {
+		fmt.Fprintf(&sb, "  %s = 0x%x", m, val)
+	} else {
+		fmt.Fprintf(&sb, "  %s = %d", m, val)
+	}
+	switch {
+	case isStr && isPtr:
+		fmt.Fprintf(&sb, "  \"%s\"", readCStringRaw(pe, val))
+	case isStr:
+		c := b[:width]
+		if i := bytes.IndexByte(c, 0); i >= 0 {
+			c = c[:i]
+		}
+		fmt.Fprintf(&sb, "  %s = \"%s\"", m, c)
+	default:
+		vw := pe.view()
+		if sp, _, ok := vw.valueSearch(val); ok && vw.isText(sp) {
+			fmt.Fprintf(&sb, " <%s>", sp.Name)
+		}
+	}
+	sb.WriteString("\n")
+	return sb.String(), true, nil
+}
+
+// readCStringRaw reads a NUL-terminated string of at most 1500 bytes
+// (crash's read_string into a BUFSIZE buffer), "" when unreadable.
+func readCStringRaw(pe *progEnv, addr uint64) string {
+	var out []byte
+	b := make([]byte, 1)
+	for len(out) < 1499 {
+		if _, err := pe.ReadAt(b, addr+uint64(len(out))); err != nil || b[0] == 0 {
+			break
+		}
+		out = append(out, b[0])
+	}
+	return string(out)
 }

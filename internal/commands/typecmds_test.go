@@ -20,7 +20,9 @@ import (
 // typecmdsDeviations are commands whose output is known to differ from
 // crash's, and why; their differences are logged, not failed.
 var typecmdsDeviations = map[string]string{
-	"p *init_task.mm": "kdive names the address that faulted (gdb's message) where crash says only \"gdb request failed\"",
+	"p *init_task.mm":               "kdive names the address that faulted (gdb's message) where crash says only \"gdb request failed\"",
+	"p $1.cpu":                      "kdive gives gdb's reason (no such member) where crash says only \"gdb request failed\"",
+	"union sigval ffffffffa9e1b2d0": "crash's print_union omits the newline after the union (the next prompt follows the brace); kdive ends the line",
 }
 
 // splitLine splits a command line as the session does for these

@@ -385,7 +385,10 @@ func (r *listReq) walk(env *Env, pe *progEnv) error {
 			break
 		}
 		if p := poisonName(next); p != "" {
-			return fmt.Errorf("invalid list entry: %x (%s: the entry at %x was deleted with list_del while on the list)", next, p, last-r.listHeadOff)
+			// crash shows the poisoned pointer as an entry, then fails to
+			// read it; kdive says what the value means.
+			fmt.Fprintf(env.Out, "%x\n", next-r.listHeadOff)
+			return fmt.Errorf("invalid kernel virtual address: %x  type: \"list entry\" (%s: the entry at %x was deleted by list_del while on the list)", next+r.memberOff, p, last-r.listHeadOff)
 		}
 		if next == r.end || next == r.start || next == last || (next == first && count != 1) {
 			break

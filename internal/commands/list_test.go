@@ -125,9 +125,10 @@ func TestListWalks(t *testing.T) {
 	}
 	// A deleted entry on the list: its next is LIST_POISON1.
 	f.put64(lfBase+0x800, lfBase+0x810, 0, listPoison1, listPoison2)
-	_, err = f.run(t, listCommand, "ffff888000020800")
-	if !strings.Contains(err, "LIST_POISON1") || !strings.Contains(err, "dead000000000100") {
-		t.Errorf("poison: %q", err)
+	out, err = f.run(t, listCommand, "ffff888000020800")
+	if out != "ffff888000020800\nffff888000020810\ndead000000000100\n" ||
+		err != `invalid kernel virtual address: dead000000000100  type: "list entry" (LIST_POISON1: the entry at ffff888000020810 was deleted by list_del while on the list)` {
+		t.Errorf("poison: %q %q", out, err)
 	}
 	// A head whose next is NULL: the walk starts at 0, as in crash.
 	f.put64(lfBase+0x900, 0, 0)

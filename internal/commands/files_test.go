@@ -132,30 +132,42 @@ func readSharedTruth(t *testing.T, dir string) map[string][]string {
 	return testcorpus.ParseTruth(string(b))
 }
 
-// Byte for byte crash 8.0.2's net, files (the panic task), files PID TASK
-// and net -a on the corpus's sysrq dump, recorded with the corpus whose
-// rig-hash the golden file names; skipped for another corpus.
+// Byte for byte crash 8.0.2's net, net -a (an empty ARP cache: no
+// output), files (the panic task), files PID TASK, -c and -R on the
+// corpus's sysrq dump, recorded with the corpus whose rig-hash the golden
+// transcript names; skipped for another corpus.
 func TestNetFilesCrashCorpus(t *testing.T) {
 	dir := testcorpus.Dir(t)
 	b, err := os.ReadFile(filepath.Join("testdata", "crash-net-files-sysrq.txt"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	head, want, _ := strings.Cut(string(b), "\n")
+	head, rest, _ := strings.Cut(string(b), "\n")
 	hash, err := os.ReadFile(filepath.Join(dir, "rig-hash"))
 	if err != nil || !strings.Contains(head, "(rig-hash "+strings.TrimSpace(string(hash))+")") {
 		t.Skipf("corpus rig-hash %q is not the golden file's: %s", hash, head)
+	}
+	type step struct{ cmd, out string }
+	var steps []step
+	for _, blk := range strings.Split(rest, "crash> ")[1:] {
+		cmd, out, _ := strings.Cut(blk, "\n")
+		steps = append(steps, step{cmd, out})
+	}
+	if len(steps) < 9 {
+		t.Fatalf("%d commands in the transcript", len(steps))
 	}
 	for _, v := range []string{testcorpus.Vmlinux(t), ""} {
 		p, err := program.Open(v, testcorpus.File(t, "sysrq", testcorpus.KdumpELF), program.OpenOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := netRunCmd(t, p, "net") + netRunCmd(t, p, "files") + netRunCmd(t, p, "files", "124", "ffff8ef09fe0c800") + netRunCmd(t, p, "net", "-a")
-		p.Close()
-		if got != want {
-			t.Errorf("vmlinux %q:\n%s\ncrash:\n%s", v, got, want)
+		for _, s := range steps {
+			f := strings.Fields(s.cmd)
+			if got := netRunCmd(t, p, f[0], f[1:]...); got != s.out {
+				t.Errorf("vmlinux %q: %s:\n%s\ncrash:\n%s", v, s.cmd, got, s.out)
+			}
 		}
+		p.Close()
 	}
 }
 

@@ -80,6 +80,8 @@ type File struct {
 	Mode   uint32 // inode->i_mode
 	Ino    uint64 // inode->i_ino
 	Path   string // as readlink(/proc/PID/fd/FD) shows it
+	// Mapping is inode->i_mapping, NrPages its nrpages (page cache pages).
+	Mapping, NrPages uint64
 }
 
 // Type is crash's type column for the file ("" when there is no inode).
@@ -122,7 +124,8 @@ type offsets struct {
 	dParent, dName, qstrLen, qstrName     uint64
 	dInode, dOp, dHashPprev, dFsdata      uint64
 	dopDname                              uint64
-	iMode, iIno                           uint64
+	iMode, iIno, iMapping, asNrpages      uint64
+	hasMapping                            bool
 	mountMnt, mntParent, mntMountpoint    uint64
 	vfsRoot                               uint64
 	nsOpsName                             uint64
@@ -182,6 +185,10 @@ func New(src Source) (*Reader, error) {
 	o.dHashPprev = opt("dentry", "d_hash.pprev", &o.hasDHash)
 	o.dFsdata = opt("dentry", "d_fsdata", &o.hasFsdata)
 	o.nsOpsName = opt("proc_ns_operations", "name", &o.hasNsOps)
+	var okm1, okm2 bool
+	o.iMapping = opt("inode", "i_mapping", &okm1)
+	o.asNrpages = opt("address_space", "nrpages", &okm2)
+	o.hasMapping = okm1 && okm2
 	r.dname = map[uint64]string{}
 	for _, n := range []string{"pipefs_dname", "sockfs_dname", "anon_inodefs_dname", "simple_dname", "ns_dname"} {
 		if a, e := src.Symbol(n); e == nil && a != 0 {
@@ -461,6 +468,11 @@ func (r *Reader) File(file uint64, fd int, root *Root) (File, error) {
 	}
 	if f.Inode, f.Mode, f.Ino, err = r.inode(f.Dentry); err != nil {
 		return f, err
+	}
+	if f.Inode != 0 && o.hasMapping {
+		if f.Mapping, err = r.u64(f.Inode + o.iMapping); err == nil && f.Mapping != 0 {
+			f.NrPages, _ = r.u64(f.Mapping + o.asNrpages)
+		}
 	}
 	f.Path, err = r.Path(f.Dentry, f.Mnt, root)
 	return f, err

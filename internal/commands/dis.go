@@ -448,8 +448,9 @@ func (d *disassembler) bytesAt(addr uint64) ([]byte, error) {
 // symstr is crash's value_to_symstr in the dis radix.
 func (d *disassembler) symstr(addr uint64) string {
 	sp, off, ok := d.v.valueSearch(addr)
-	if !ok || strings.HasPrefix(sp.Name, ".L") {
-		// gdb knows no assembler-local labels
+	if !ok || sp.mod == nil && strings.HasPrefix(sp.Name, ".L") {
+		// gdb knows no assembler-local labels of the vmlinux (crash's
+		// module symbols have them)
 		return ""
 	}
 	name := sp.Name

@@ -35,8 +35,16 @@ type Inst struct {
 // Decode decodes the instruction at the start of code, which is at addr.
 // Bytes that do not decode give gdb's "(bad)" with length 1.
 func Decode(code []byte, addr uint64) Inst {
+	if len(code) >= 2 && code[0]&0xf0 == 0x40 && code[1]&0xf0 == 0x40 {
+		// A REX prefix followed by another has no effect: binutils
+		// shows it alone, unpadded.
+		return Inst{Addr: addr, Len: 1, Mnemonic: rexName(code[0])}
+	}
 	in, err := x86asm.Decode(code, 64)
 	if err != nil || in.Len == 0 || in.Op == 0 {
+		if len(code) > 0 && code[0]&0xf0 == 0x40 {
+			return Inst{Addr: addr, Len: 1, Mnemonic: rexName(code[0])}
+		}
 		// Instructions x86asm does not know: 0f 01 xx system ones.
 		if len(code) >= 3 && code[0] == 0x0f && code[1] == 0x01 {
 			if mn, ok := op0f01[code[2]]; ok {
@@ -300,6 +308,21 @@ var op0f01 = map[byte]string{
 	0xfa: "monitorx", 0xfb: "mwaitx", 0xfc: "clzero", 0xfd: "rdpru",
 }
 
+// rexName is binutils' name of a REX prefix byte: "rex", "rex.W",
+// "rex.RXB" and so on.
+func rexName(b byte) string {
+	n := "rex"
+	if b&0xf != 0 {
+		n += "."
+		for i, c := range "WRXB" {
+			if b&(8>>i) != 0 {
+				n += string(c)
+			}
+		}
+	}
+	return n
+}
+
 // prefixWords are the words GNUSyntax may print before the mnemonic.
 var prefixWords = map[string]bool{
 	"lock": true, "rep": true, "repz": true, "repnz": true, "repe": true, "repne": true,
@@ -334,6 +357,7 @@ var gdbNames = map[string]string{
 	"cwd":     "cwtd",
 	"cbw":     "cbtw",
 	"pushfq":  "pushf",
+	"enterq":  "enter",
 	"popfq":   "popf",
 	"data32":  "data16",
 	"retq":    "ret",
@@ -384,7 +408,7 @@ func (d *Inst) fixup(in x86asm.Inst, code []byte) {
 		}
 	}
 	switch {
-	case in.Op == x86asm.MOV && len(code) > 0 && in.Len >= 10 && !strings.Contains(d.Operands, "("):
+	case in.Op == x86asm.MOV && (isMoffs(code) || in.Len >= 10 && !strings.Contains(d.Operands, "(")):
 		// mov with a 64-bit immediate (REX.W B8+r) or moffs.
 		d.Mnemonic = strings.Replace(d.Mnemonic, "mov", "movabs", 1)
 	case in.Op == x86asm.NOP && len(in.Args) > 0 && in.Args[0] == nil && strings.HasPrefix(d.Mnemonic, "data16"):
@@ -429,9 +453,10 @@ func fixNegDisp(s string) string { return s }
 // "" when the address has none).
 func (d Inst) Format(sym func(uint64) string) string {
 	var b strings.Builder
-	if d.Mnemonic == "nop" && d.Operands == "" {
-		// binutils writes a one-byte nop over its padded mnemonic.
-		return "nop"
+	if d.Mnemonic == "nop" && d.Operands == "" || strings.HasPrefix(d.Mnemonic, "rex") && d.Len == 1 {
+		// binutils writes a one-byte nop (and a lone REX prefix's
+		// name) over its padded mnemonic.
+		return d.Mnemonic
 	}
 	fmt.Fprintf(&b, "%-6s ", d.Mnemonic)
 	b.WriteString(d.Operands)

@@ -14,6 +14,7 @@ import (
 	"kdive/internal/kernel/fs"
 	"kdive/internal/kernel/net"
 	"kdive/internal/kernel/tasks"
+	"kdive/internal/program"
 )
 
 func init() {
@@ -25,7 +26,8 @@ func init() {
   format of crash's "net": the address of each struct net_device, its name
   and its IPv4 addresses (in_device.ifa_list, comma-separated).
 
-  With no argument the namespace is init_net's.
+  With no argument the namespace is the panic task's (crash's current
+  context), init_net when that task has none.
 
    -n pid | task  the devices of that task's network namespace
                   (task->nsproxy->net_ns).
@@ -128,7 +130,7 @@ func runNet(env *Env, args []string) error {
 		}
 		nss = []uint64{ns}
 	default:
-		ns, err := net.InitNet(p)
+		ns, err := defaultNetNS(p)
 		if err != nil {
 			return err
 		}
@@ -303,6 +305,21 @@ func taskHeader(w io.Writer, t tasks.Task, newline bool) {
 		nl = "\n"
 	}
 	fmt.Fprintf(w, "%sPID: %-7d  TASK: %-16x  CPU: %-3s  COMMAND: \"%s\"\n", nl, t.PID, t.Addr, cpu, t.Comm)
+}
+
+// defaultNetNS is crash's: the namespace of the current context (the
+// panic task), or init_net when that task has none to show.
+func defaultNetNS(p *program.Program) (uint64, error) {
+	if tl, err := tasks.List(p, tasks.Options{}); err == nil {
+		if run, err := tasks.Running(p, nil); err == nil {
+			if t, ok := panicTask(p, tl.Tasks, run); ok {
+				if ns, err := net.TaskNamespace(p, t.Addr); err == nil {
+					return ns, nil
+				}
+			}
+		}
+	}
+	return net.InitNet(p)
 }
 
 func warnAll(env *Env, cmd string, warns []string) {

@@ -2,6 +2,7 @@ package commands
 
 import (
 	"bytes"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -61,6 +62,18 @@ func TestNetShared(t *testing.T) {
 	}
 	if got := netRunCmd(t, p, "net", "-n", "1"); got != want {
 		t.Errorf("net -n 1:\n%s\ncrash:\n%s", got, want)
+	}
+	// Every namespace (only init_net here), with IPv6 addresses.
+	in, err := p.Symbol("init_net")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := netRunCmd(t, p, "net", "-N", "-6")
+	lines := strings.Split(got, "\n")
+	if len(lines) != 6 || lines[0] != fmt.Sprintf("NET: %x", in) || lines[1]+"\n" != strings.SplitAfter(want, "\n")[0] ||
+		!strings.HasPrefix(lines[2], "ffff8a870196b000  lo     127.0.0.1, ::1") ||
+		!regexp.MustCompile(`^ffff8a8701968000  dummy0 10\.77\.0\.5, fe80::[0-9a-f:]+$`).MatchString(lines[3]) || lines[4] != "" {
+		t.Errorf("net -N -6:\n%s", got)
 	}
 }
 

@@ -32,6 +32,10 @@ func init() {
             a negative count ends at the address).
   -l offset  the address is that of a member at offset (a number or
             struct.member) inside the %[1]s.
+        -r  the raw bytes (of the %[1]s or one member), as rd shows them;
+            -v adds symbols.
+  ADDRESS:CPUS  a per-CPU symbol's instance on each of CPUS (a, all, n,
+            n-m, lists).
 
 EXAMPLES
     kdive> %[1]s list_head ffffffff9be1b2d0
@@ -57,6 +61,8 @@ type structReq struct {
 	name    string // the name as given (tag or typedef)
 	members []string
 	offsets bool
+	raw     bool // -r: the bytes, as rd shows them
+	verbose bool // -v: with -r, symbolic
 	radix   int
 }
 
@@ -92,6 +98,10 @@ func structCommand(env *Env, prog typeTarget, kw string, args []string) error {
 			count, haveCount = n, true
 		case 'l':
 			listOffArg = o.arg
+		case 'r':
+			req.raw = true
+		case 'v':
+			req.verbose = true
 		default:
 			return fmt.Errorf("-%c is not supported", o.c)
 		}
@@ -422,6 +432,9 @@ func (r *structReq) contents(env *Env, pe *progEnv, addr uint64) error {
 	if r.offsets {
 		return r.declaration(env, addr)
 	}
+	if r.raw {
+		return r.rawDump(env, pe, addr)
+	}
 	po := pe.printOpts(r.radix)
 	v := expr.At(pe, r.t, addr)
 	if len(r.members) == 0 {
@@ -512,4 +525,44 @@ func splitPath(path string) []pathPart {
 		out = append(out, pp)
 	}
 	return out
+}
+
+// rawDump is crash's raw_data_dump for struct -r: the struct's (or one
+// member's) bytes as rd shows them, in 64-bit words with ASCII (8-, 16-
+// and 32-bit items for members of that size), symbolic with -v.
+func (r *structReq) rawDump(env *Env, pe *progEnv, addr uint64) error {
+	size := r.t.Size
+	if len(r.members) > 1 {
+		return errors.New("only one structure member allowed with -r")
+	}
+	if len(r.members) == 1 {
+		off, mt, err := r.t.Strip().MemberPath(r.members[0])
+		if err != nil {
+			return fmt.Errorf("invalid data structure reference: %s.%s", r.name, r.members[0])
+		}
+		addr += off
+		size = mt.Size
+	}
+	rt, ok := pe.prog.(rdTarget)
+	if !ok {
+		return errors.New("-r: this program cannot display raw memory")
+	}
+	words := (size + 7) / 8
+	var args []string
+	switch size {
+	case 1:
+		args = append(args, "-8")
+	case 2:
+		args = append(args, "-16")
+	case 4:
+		args = append(args, "-32")
+	}
+	if r.verbose {
+		args = append(args, "-s")
+	}
+	if size == 1 || size == 2 || size == 4 {
+		words = 1
+	}
+	args = append(args, fmt.Sprintf("%x", addr), strconv.FormatUint(words, 10))
+	return rdCommand(env, rt, args)
 }

@@ -128,3 +128,38 @@ func TestQualifiedDecls(t *testing.T) {
 		t.Errorf("pointer to const: %q", got)
 	}
 }
+
+func TestRegistryOrderAndErrors(t *testing.T) {
+	mine := &Type{Kind: Struct, Name: "x", Size: 4}
+	other := &Type{Kind: Struct, Name: "x", Size: 8}
+	r := NewRegistry(srcMap{"struct x": mine}, srcMap{"struct x": other, "u64": &Type{Kind: Typedef, Name: "u64", Size: 8, Elem: Builtin("unsigned long long")}})
+	if got, _ := r.LookupType("struct x"); got != mine {
+		t.Errorf("first source does not win")
+	}
+	if got, err := r.ParseTypeName("u64 *"); err != nil || got.String() != "u64 *" || got.Size != 8 {
+		t.Errorf("u64 *: %v %v", got, err)
+	}
+	if got, err := r.ParseTypeName("const volatile unsigned int"); err != nil || got.String() != "volatile const unsigned int" && got.String() != "const volatile unsigned int" {
+		t.Errorf("qualifiers: %v %v", got, err)
+	}
+	for _, bad := range []string{"", "*", "struct", "int [x]", "struct y"} {
+		if _, err := r.ParseTypeName(bad); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
+	}
+	if n, err := r.Sizeof("struct x [3]"); err != nil || n != 12 {
+		t.Errorf("sizeof struct x [3]: %d %v", n, err)
+	}
+}
+
+type srcMap map[string]*Type
+
+func (m srcMap) LookupType(n string) (*Type, error) {
+	if t, ok := m[n]; ok {
+		return t, nil
+	}
+	return nil, ErrNotFound
+}
+func (m srcMap) LookupVar(string) (*Type, error)               { return nil, ErrNotFound }
+func (m srcMap) LookupEnumerator(string) (*Type, int64, error) { return nil, 0, ErrNotFound }
+func (m srcMap) Describe() string                              { return "map" }

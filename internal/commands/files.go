@@ -116,7 +116,11 @@ func runFiles(env *Env, args []string) error {
 	for i, a := range rest {
 		ts, err := findTasks(tl.Tasks, byAddr, a)
 		if err != nil {
-			fmt.Fprintf(env.Err, "files: %v\n", err)
+			// Each bad argument is reported, the last as the command's
+			// error (printed once by the caller), and the others go on.
+			if failed != nil {
+				fmt.Fprintf(env.Err, "files: %v\n", failed)
+			}
 			failed = err
 			continue
 		}

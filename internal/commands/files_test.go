@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -104,6 +105,13 @@ func TestFilesShared(t *testing.T) {
 	// second, after the blank line that ends the first.
 	if got, one := netRunCmd(t, p, "files", "105", "1"), netRunCmd(t, p, "files", "1"); got != byPID+"\n"+one {
 		t.Errorf("files 105 1:\n%s", got)
+	}
+	// A bad pid: one error, the others still shown.
+	var out, errb bytes.Buffer
+	err = Lookup("files").Run(&Env{Prog: p, Out: &out, Err: &errb}, []string{"99999", "88888", "2"})
+	if err == nil || err.Error() != "invalid task or pid value: 88888" || errb.String() != "files: invalid task or pid value: 99999\n" ||
+		!strings.HasPrefix(out.String(), "\nPID: 2 ") {
+		t.Errorf("files 99999 88888 2: %v %q %q", err, errb.String(), out.String())
 	}
 	// A kernel thread has no open files.
 	if got := netRunCmd(t, p, "files", "2"); !strings.HasSuffix(got, "ROOT: /    CWD: /\nNo open files\n\n") {

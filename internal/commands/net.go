@@ -207,11 +207,11 @@ func netSockets(env *Env, args []string) error {
 	for _, a := range args {
 		ts, err := findTasks(tl.Tasks, byAddr, a)
 		if err != nil {
-			nl := ""
-			if subsequent {
-				nl = "\n"
+			// Each bad argument is reported, the last as the command's
+			// error (printed once by the caller), and the others go on.
+			if failed != nil {
+				fmt.Fprintf(env.Err, "net: %v\n", failed)
 			}
-			fmt.Fprintf(env.Err, "%snet: %v\n", nl, err)
 			failed = err
 			subsequent = true
 			continue

@@ -401,7 +401,26 @@ func (e *evaluator) binary(n *Node) (*Value, error) {
 	if err != nil {
 		return nil, err
 	}
+	if n.S == "@" {
+		return Artificial(x, y)
+	}
 	return Binary(n.S, x, y)
+}
+
+// Artificial is gdb's binary '@': an array of n objects like x, starting
+// at x's address.
+func Artificial(x, n *Value) (*Value, error) {
+	if !x.LVal || x.BitSize != 0 {
+		return nil, fmt.Errorf("Only values in memory can be extended with '@'.")
+	}
+	c, err := n.Int()
+	if err != nil {
+		return nil, err
+	}
+	if c <= 0 {
+		return nil, fmt.Errorf("Invalid number %d of repetitions.", c)
+	}
+	return &Value{Type: types.ArrayOf(x.Type, uint64(c)), LVal: true, Addr: x.Addr, env: x.env}, nil
 }
 
 func boolU(b bool) uint64 {

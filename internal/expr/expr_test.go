@@ -111,6 +111,8 @@ func TestEval(t *testing.T) {
 		{"&((struct task *)0)->comm", "(char (*)[16]) 0x20"},
 		{"(unsigned int)-1", "4294967295"},
 		{"10 % 3 | 8", "9"},
+		{"init.comm[0]@3", `"swa"`},
+		{"*(int *)0x1000@2", "{7, 0}"},
 	} {
 		v, err := Eval(f, c.in)
 		if err != nil {

@@ -94,7 +94,7 @@ func lex(s string) ([]token, error) {
 				}
 			}
 			if op == "" {
-				if !strings.ContainsRune("+-*/%&|^~!<>=()[].,?:", rune(c)) {
+				if !strings.ContainsRune("+-*/%&|^~!<>=()[].,?:@", rune(c)) {
 					return nil, fmt.Errorf("Invalid character '%c' in expression.", c)
 				}
 				op = string(c)
@@ -229,6 +229,7 @@ var precedence = map[string]int{
 	"||": 1, "&&": 2, "|": 3, "^": 4, "&": 5,
 	"==": 6, "!=": 6, "<": 7, ">": 7, "<=": 7, ">=": 7,
 	"<<": 8, ">>": 8, "+": 9, "-": 9, "*": 10, "/": 10, "%": 10,
+	"@": 11, // gdb: LEFT@N is N objects like LEFT from LEFT's address
 }
 
 func (p *parser) binary(min int) (*Node, error) {

@@ -244,15 +244,19 @@ func disCommand(env *Env, prog disTarget, args []string) error {
 	// the debug info), else the next symbol.
 	var end uint64
 	if reverse || forward || functionOnly {
-		base := addr
+		// crash's next_symbol starts from the symbol given (an alias
+		// at the same address is not the function's end then), or
+		// from the one value_search finds for an address.
+		fs, _, ok := v.valueSearch(addr)
+		from := fs
 		if sp != nil {
-			base = sp.Addr
+			from, ok = sp, true
 		}
-		fs, _, ok := v.valueSearch(base)
 		switch {
-		case ok && fs.mod == nil && fs.pseudo == 0 && fs.Size > 0:
+		case ok && fs != nil && fs.mod == nil && fs.pseudo == 0 && fs.Size > 0:
 			end = fs.Addr + fs.Size
 		case ok:
+			fs = from
 			if n := v.nextSymbol(fs); n != nil {
 				end = n.Addr
 			} else if fs.mod != nil {

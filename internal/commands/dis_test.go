@@ -144,9 +144,8 @@ func TestDisModuleCodeMatchesConsole(t *testing.T) {
 // Every function of every module of the bugon dump, one session, as crash
 // 8.0.2 printed it; crash's "file: line" after each duplicate text symbol
 // is cut from the golden (kdive has no line tables yet, see lineInfo).
-// Left out: virtio_init (crash ends it at its alias init_module's next
-// symbol, kdive at the alias) and vp_legacy_probe.cold (gdb's "repnz
-// (bad)" for a stray f2 prefix before data).
+// Left out: vp_legacy_probe.cold (gdb's "repnz (bad)" for a stray f2
+// prefix in the data after the code).
 func TestDisModulesMatchCrash(t *testing.T) {
 	vml := testcorpus.Vmlinux(t)
 	p := openProg(t, vml, testcorpus.File(t, "bugon", "vmcore.lzo"))

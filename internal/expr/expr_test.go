@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"kdive/internal/dump"
+	"kdive/internal/mem"
 	"kdive/internal/types"
 )
 
@@ -237,5 +239,27 @@ func TestHistoryAndErrors(t *testing.T) {
 		if err == nil || err.Error() != want {
 			t.Errorf("%s: %v, want %s", in, err, want)
 		}
+	}
+}
+
+type excludedEnv struct{ *fakeEnv }
+
+func (e excludedEnv) ReadAt(b []byte, addr uint64) (int, error) {
+	if addr >= 0x9000 {
+		return 0, &mem.FaultError{Addr: addr, Err: &dump.ExcludedError{Addr: addr}}
+	}
+	return e.fakeEnv.ReadAt(b, addr)
+}
+
+func TestFaultNamesExcludedPage(t *testing.T) {
+	env := excludedEnv{newFake()}
+	v, err := Eval(env, "*(long *)0x9008")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = FormatTop(v, PrintOpts{})
+	var fe *FaultError
+	if !errors.As(err, &fe) || fe.Addr != 0x9008 || err.Error() != "Cannot access memory at address 0x9008 (page excluded from the dump)" {
+		t.Errorf("excluded: %v", err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 
+	"kdive/internal/dump"
 	"kdive/internal/mem"
 	"kdive/internal/types"
 )
@@ -50,7 +51,16 @@ type FaultError struct {
 }
 
 func (e *FaultError) Error() string {
-	return fmt.Sprintf("Cannot access memory at address %#x", e.Addr)
+	msg := fmt.Sprintf("Cannot access memory at address %#x", e.Addr)
+	var ex *dump.ExcludedError
+	var np *dump.NotPresentError
+	switch {
+	case errors.As(e.Err, &ex):
+		msg += " (page excluded from the dump)"
+	case errors.As(e.Err, &np):
+		msg += " (not in the dump)"
+	}
+	return msg
 }
 func (e *FaultError) Unwrap() []error { return []error{ErrFault, e.Err} }
 

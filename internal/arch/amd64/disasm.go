@@ -45,6 +45,14 @@ func Decode(code []byte, addr uint64) Inst {
 		if len(code) > 0 && code[0]&0xf0 == 0x40 {
 			return Inst{Addr: addr, Len: 1, Mnemonic: rexName(code[0])}
 		}
+		if len(code) > 1 {
+			if p, ok := legacyPrefix[code[0]]; ok {
+				if _, ok2 := legacyPrefix[code[1]]; !ok2 && code[1]&0xf0 != 0x40 {
+					// binutils: the prefix, then (bad) for the opcode.
+					return Inst{Addr: addr, Len: 2, Mnemonic: p + " (bad)"}
+				}
+			}
+		}
 		// Instructions x86asm does not know: 0f 01 xx system ones.
 		if len(code) >= 3 && code[0] == 0x0f && code[1] == 0x01 {
 			if mn, ok := op0f01[code[2]]; ok {
@@ -306,6 +314,12 @@ var op0f01 = map[byte]string{
 	0xdc: "stgi", 0xdd: "clgi", 0xde: "skinit", 0xdf: "invlpga",
 	0xe8: "serialize", 0xee: "rdpkru", 0xef: "wrpkru",
 	0xfa: "monitorx", 0xfb: "mwaitx", 0xfc: "clzero", 0xfd: "rdpru",
+}
+
+// legacyPrefix names the legacy prefixes as binutils prints them.
+var legacyPrefix = map[byte]string{
+	0xf0: "lock", 0xf2: "repnz", 0xf3: "repz", 0x66: "data16", 0x67: "addr32",
+	0x2e: "cs", 0x36: "ss", 0x3e: "ds", 0x26: "es", 0x64: "fs", 0x65: "gs",
 }
 
 // rexName is binutils' name of a REX prefix byte: "rex", "rex.W",

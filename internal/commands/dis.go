@@ -232,7 +232,7 @@ func disCommand(env *Env, prog disTarget, args []string) error {
 		return d.walk(addr, count, func(in amd64.Inst, line string) bool {
 			io.WriteString(env.Out, line)
 			return true
-		}, false)
+		})
 	}
 	if addr < kvBaseOf(prog) {
 		if _, _, ok := v.valueSearch(addr); !ok {
@@ -297,7 +297,7 @@ func disCommand(env *Env, prog disTarget, args []string) error {
 		err := d.walk(addr, max, func(in amd64.Inst, line string) bool {
 			lines = append(lines, line)
 			return in.Addr < target
-		}, true)
+		})
 		if countEntered && uint64(len(lines)) > count {
 			lines = lines[uint64(len(lines))-count:]
 		}
@@ -314,7 +314,7 @@ func disCommand(env *Env, prog disTarget, args []string) error {
 				io.WriteString(env.Out, line)
 			}
 			return true
-		}, false)
+		})
 	case functionOnly:
 		return d.walk(addr, end-addr, func(in amd64.Inst, line string) bool {
 			if in.Addr >= end {
@@ -322,12 +322,12 @@ func disCommand(env *Env, prog disTarget, args []string) error {
 			}
 			io.WriteString(env.Out, line)
 			return true
-		}, false)
+		})
 	}
 	return d.walk(addr, count, func(in amd64.Inst, line string) bool {
 		io.WriteString(env.Out, line)
 		return true
-	}, false)
+	})
 }
 
 // trimPadding returns end moved back over the no-op instructions that pad
@@ -484,9 +484,8 @@ func (d *disassembler) line(in amd64.Inst) string {
 }
 
 // walk decodes up to n instructions from addr, calling f with each and its
-// line until f returns false. all: f sees the instruction that makes it
-// stop too (f's result is checked after).
-func (d *disassembler) walk(addr, n uint64, f func(amd64.Inst, string) bool, _ bool) error {
+// line until f returns false.
+func (d *disassembler) walk(addr, n uint64, f func(amd64.Inst, string) bool) error {
 	for i := uint64(0); i < n; i++ {
 		code, err := d.bytesAt(addr)
 		if err != nil {

@@ -112,8 +112,9 @@ type Reader struct {
 	o   offsets
 	// dname maps the address of each d_dname function kdive knows to
 	// its kind.
-	dname map[uint64]string
-	warns []string
+	dname  map[uint64]string
+	warns  []string
+	budget int
 }
 
 type offsets struct {
@@ -198,9 +199,25 @@ func New(src Source) (*Reader, error) {
 	return r, nil
 }
 
+// ErrBudget is returned when one call has read more than MaxReads times:
+// garbage that looks like an endless table or path.
+var ErrBudget = errors.New("fs: read budget exhausted")
+
+// MaxReads bounds the memory reads of one Task, File, Path or DentryInfo
+// call (a real task needs a few per path component). Tests may lower it.
+var MaxReads = 1 << 22
+
+func (r *Reader) read(b []byte, addr uint64) (int, error) {
+	if r.budget <= 0 {
+		return 0, ErrBudget
+	}
+	r.budget--
+	return r.src.ReadAt(b, addr)
+}
+
 func (r *Reader) u64(addr uint64) (uint64, error) {
 	var b [8]byte
-	if _, err := r.src.ReadAt(b[:], addr); err != nil {
+	if _, err := r.read(b[:], addr); err != nil {
 		return 0, err
 	}
 	return binary.LittleEndian.Uint64(b[:]), nil
@@ -208,7 +225,7 @@ func (r *Reader) u64(addr uint64) (uint64, error) {
 
 func (r *Reader) u32(addr uint64) (uint32, error) {
 	var b [4]byte
-	if _, err := r.src.ReadAt(b[:], addr); err != nil {
+	if _, err := r.read(b[:], addr); err != nil {
 		return 0, err
 	}
 	return binary.LittleEndian.Uint32(b[:]), nil
@@ -228,7 +245,7 @@ func (r *Reader) cstring(addr uint64, max int) (string, error) {
 		if n > max-len(out) {
 			n = max - len(out)
 		}
-		if _, err := r.src.ReadAt(buf[:n], addr); err != nil {
+		if _, err := r.read(buf[:n], addr); err != nil {
 			return string(out), err
 		}
 		for i := 0; i < n; i++ {
@@ -261,7 +278,7 @@ func (r *Reader) name(dentry uint64) (string, error) {
 	}
 	b := make([]byte, n)
 	if n > 0 {
-		if _, err := r.src.ReadAt(b, p); err != nil {
+		if _, err := r.read(b, p); err != nil {
 			return "", err
 		}
 	}
@@ -274,6 +291,11 @@ type Root struct{ Dentry, Mnt uint64 }
 // Path returns the path of dentry in the mount vfsmnt, as d_path shows it
 // to a task whose root is root (nil: the root of the mount tree).
 func (r *Reader) Path(dentry, vfsmnt uint64, root *Root) (string, error) {
+	r.budget = MaxReads
+	return r.path(dentry, vfsmnt, root)
+}
+
+func (r *Reader) path(dentry, vfsmnt uint64, root *Root) (string, error) {
 	o := &r.o
 	if dentry == 0 {
 		return "", errors.New("fs: NULL dentry")
@@ -443,7 +465,7 @@ func (r *Reader) inode(dentry uint64) (inode uint64, mode uint32, ino uint64, er
 		return inode, 0, 0, err
 	}
 	var b [2]byte
-	if _, err = r.src.ReadAt(b[:], inode+o.iMode); err != nil {
+	if _, err = r.read(b[:], inode+o.iMode); err != nil {
 		return inode, 0, 0, err
 	}
 	mode = uint32(binary.LittleEndian.Uint16(b[:]))
@@ -454,6 +476,11 @@ func (r *Reader) inode(dentry uint64) (inode uint64, mode uint32, ino uint64, er
 // File reads one struct file; fd is only recorded. Its path is relative to
 // root (nil: the mount tree's root).
 func (r *Reader) File(file uint64, fd int, root *Root) (File, error) {
+	r.budget = MaxReads
+	return r.file(file, fd, root)
+}
+
+func (r *Reader) file(file uint64, fd int, root *Root) (File, error) {
 	o := &r.o
 	f := File{FD: fd, Addr: file}
 	var err error
@@ -474,7 +501,7 @@ func (r *Reader) File(file uint64, fd int, root *Root) (File, error) {
 			f.NrPages, _ = r.u64(f.Mapping + o.asNrpages)
 		}
 	}
-	f.Path, err = r.Path(f.Dentry, f.Mnt, root)
+	f.Path, err = r.path(f.Dentry, f.Mnt, root)
 	return f, err
 }
 
@@ -489,7 +516,7 @@ type Dentry struct {
 // at task.
 func (r *Reader) Task(task uint64) (*TaskFiles, error) {
 	o := &r.o
-	r.warns = nil
+	r.warns, r.budget = nil, MaxReads
 	tf := &TaskFiles{}
 	fsp, err := r.u64(task + o.taskFS)
 	if err != nil {
@@ -508,13 +535,13 @@ func (r *Reader) Task(task uint64) (*TaskFiles, error) {
 		tf.RootDentry, tf.CwdDentry = rd, pd
 		if rd != 0 {
 			root = &Root{rd, rm}
-			if tf.Root, err = r.Path(rd, rm, nil); err != nil {
+			if tf.Root, err = r.path(rd, rm, nil); err != nil {
 				r.warn("fs: root of task %#x: %v", task, err)
 			}
 			tf.RootInode, _, _, _ = r.inode(rd)
 		}
 		if pd != 0 {
-			if tf.Cwd, err = r.Path(pd, pm, root); err != nil {
+			if tf.Cwd, err = r.path(pd, pm, root); err != nil {
 				r.warn("fs: cwd of task %#x: %v", task, err)
 			}
 			tf.CwdInode, _, _, _ = r.inode(pd)
@@ -560,7 +587,7 @@ func (r *Reader) Task(task uint64) (*TaskFiles, error) {
 	}
 	words := (int(max) + 63) / 64
 	bm := make([]byte, words*8)
-	if _, err := r.src.ReadAt(bm, openp); err != nil {
+	if _, err := r.read(bm, openp); err != nil {
 		return nil, fmt.Errorf("fs: fdtable %#x: open_fds: %w", fdt, err)
 	}
 	for w := 0; w < words; w++ {
@@ -581,7 +608,7 @@ func (r *Reader) Task(task uint64) (*TaskFiles, error) {
 			if file == 0 {
 				continue
 			}
-			f, err := r.File(file, fd, root)
+			f, err := r.file(file, fd, root)
 			if err != nil {
 				r.warn("fs: fd %d (file %#x): %v", fd, file, err)
 			}
@@ -597,6 +624,7 @@ func (r *Reader) Task(task uint64) (*TaskFiles, error) {
 // from the root of the mount tree.
 func (r *Reader) DentryInfo(dentry uint64) (*Dentry, error) {
 	o := &r.o
+	r.budget = MaxReads
 	d := &Dentry{Addr: dentry}
 	var err error
 	if d.Inode, d.Mode, _, err = r.inode(dentry); err != nil {
@@ -669,7 +697,7 @@ func (r *Reader) DentryInfo(dentry uint64) (*Dentry, error) {
 			vfsmnt = first
 		}
 	}
-	if d.Path, err = r.Path(dentry, vfsmnt, nil); err != nil {
+	if d.Path, err = r.path(dentry, vfsmnt, nil); err != nil {
 		return nil, err
 	}
 	return d, nil

@@ -123,8 +123,10 @@ func (k *kernel) file(mnt, dentry uint64) uint64 {
 	return f
 }
 
-func TestTask(t *testing.T) {
-	k := &kernel{fake: &fake{mem: map[uint64]byte{}, syms: map[string]uint64{
+// buildKernel makes a small kernel: / (rootfs) with /dev (devtmpfs) and
+// /tmp (tmpfs), and a task whose fds hold files of each kind.
+func buildKernel() (k *kernel, task, fsst, tmnt, troot, dmnt, x, gone uint64) {
+	k = &kernel{fake: &fake{mem: map[uint64]byte{}, syms: map[string]uint64{
 		"pipefs_dname": 0xf100, "sockfs_dname": 0xf200, "anon_inodefs_dname": 0xf300, "ns_dname": 0xf400,
 	}}, next: 0x10000}
 	// / (rootfs) with /dev (devtmpfs) and /tmp/x (tmpfs, its "x" a file
@@ -135,12 +137,12 @@ func TestTask(t *testing.T) {
 	dev := k.dentry("dev", rroot, fs.S_IFDIR|0o755, 2)
 	tmp := k.dentry("tmp", rroot, fs.S_IFDIR|0o755, 3)
 	droot := k.dentry("/", 0, fs.S_IFDIR|0o755, 1)
-	dmnt := k.mount(droot, rmnt, dev)
+	dmnt = k.mount(droot, rmnt, dev)
 	null := k.dentry("null", droot, fs.S_IFCHR|0o666, 4)
-	troot := k.dentry("/", 0, fs.S_IFDIR|0o1777, 1)
-	tmnt := k.mount(troot, rmnt, tmp)
-	x := k.dentry("x", troot, fs.S_IFREG|0o644, 5)
-	gone := k.dentry("gone", troot, fs.S_IFREG|0o644, 6)
+	troot = k.dentry("/", 0, fs.S_IFDIR|0o1777, 1)
+	tmnt = k.mount(troot, rmnt, tmp)
+	x = k.dentry("x", troot, fs.S_IFREG|0o644, 5)
+	gone = k.dentry("gone", troot, fs.S_IFREG|0o644, 6)
 	k.u64(gone+0x28, 0)
 	ops := func(fn uint64) uint64 {
 		o := k.alloc(0x20)
@@ -173,8 +175,8 @@ func TestTask(t *testing.T) {
 		k.file(dmnt, null), 0, k.file(tmnt, x), k.file(pipeMnt, pipe), k.file(sockMnt, sock),
 		k.file(anonMnt, ep), k.file(nsMnt, nsd), k.file(tmnt, gone), k.file(rmnt, dev), k.file(tmnt, 0),
 	}
-	task := k.alloc(0x10)
-	fsst := k.alloc(0x30)
+	task = k.alloc(0x10)
+	fsst = k.alloc(0x30)
 	k.u64(task+8, fsst)
 	k.u64(fsst+0x10, rmnt)
 	k.u64(fsst+0x18, rroot)
@@ -194,6 +196,11 @@ func TestTask(t *testing.T) {
 	k.u64(bm, 1<<len(files)-1-1<<1|1<<40) // fd 1 closed, fd 40 open but NULL
 	k.u64(fdt+0x18, bm)
 
+	return
+}
+
+func TestTask(t *testing.T) {
+	k, task, fsst, tmnt, troot, dmnt, x, gone := buildKernel()
 	r, err := fs.New(k)
 	if err != nil {
 		t.Fatal(err)

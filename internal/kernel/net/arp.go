@@ -61,7 +61,7 @@ func ARP(src Source) ([]Neighbour, []string, error) {
 		return nil, nil, nil
 	}
 	var b [4]byte
-	if _, err := src.ReadAt(b[:], nht+shiftOff); err != nil {
+	if _, err := r.read(b[:], nht+shiftOff); err != nil {
 		return nil, nil, err
 	}
 	shift := uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
@@ -89,7 +89,7 @@ func ARP(src Source) ([]Neighbour, []string, error) {
 			seen[n] = true
 			nb := Neighbour{Addr: n}
 			var ip [4]byte
-			if _, err := src.ReadAt(ip[:], n+key); err != nil {
+			if _, err := r.read(ip[:], n+key); err != nil {
 				r.warn("net: neighbour %#x: %v", n, err)
 				break
 			}
@@ -106,11 +106,11 @@ func ARP(src Source) ([]Neighbour, []string, error) {
 			nb.DevName, nb.DevType = d.Name, d.Type
 			nb.HA = make([]byte, d.AddrLen)
 			if len(nb.HA) > 0 {
-				if _, err := src.ReadAt(nb.HA, n+ha); err != nil {
+				if _, err := r.read(nb.HA, n+ha); err != nil {
 					r.warn("net: neighbour %#x: ha: %v", n, err)
 				}
 			}
-			if _, err := src.ReadAt(b[:1], n+state); err == nil {
+			if _, err := r.read(b[:1], n+state); err == nil {
 				nb.State = b[0]
 			}
 			out = append(out, nb)

@@ -121,14 +121,27 @@ func resolve(src Source) (*offsets, error) {
 }
 
 type reader struct {
-	src Source
-	o   *offsets
-	res *Result
+	src    Source
+	o      *offsets
+	res    *Result
+	budget int
+}
+
+// MaxReads bounds the memory reads of one Devices, Namespaces or ARP call,
+// so that garbage cannot make a walk run long. Tests may lower it.
+var MaxReads = 1 << 22
+
+func (r *reader) read(b []byte, addr uint64) (int, error) {
+	if r.budget >= MaxReads {
+		return 0, fmt.Errorf("net: more than %d reads", MaxReads)
+	}
+	r.budget++
+	return r.src.ReadAt(b, addr)
 }
 
 func (r *reader) u64(addr uint64) (uint64, error) {
 	var b [8]byte
-	if _, err := r.src.ReadAt(b[:], addr); err != nil {
+	if _, err := r.read(b[:], addr); err != nil {
 		return 0, err
 	}
 	return binary.LittleEndian.Uint64(b[:]), nil
@@ -242,23 +255,23 @@ func (r *reader) device(addr uint64) Device {
 	o := r.o
 	d := Device{Addr: addr}
 	name := make([]byte, o.nameLen)
-	if _, err := r.src.ReadAt(name, addr+o.devName); err != nil {
+	if _, err := r.read(name, addr+o.devName); err != nil {
 		r.warn("net: net_device %#x: name: %v", addr, err)
 	} else {
 		d.Name = cstr(name)
 	}
 	if o.hasType {
 		var b [2]byte
-		if _, err := r.src.ReadAt(b[:], addr+o.devType); err == nil {
+		if _, err := r.read(b[:], addr+o.devType); err == nil {
 			d.Type = binary.LittleEndian.Uint16(b[:])
 		}
-		if _, err := r.src.ReadAt(b[:1], addr+o.devAddrLen); err == nil {
+		if _, err := r.read(b[:1], addr+o.devAddrLen); err == nil {
 			d.AddrLen = b[0]
 		}
 	}
 	if o.devIfindex != 0 {
 		var b [4]byte
-		if _, err := r.src.ReadAt(b[:], addr+o.devIfindex); err == nil {
+		if _, err := r.read(b[:], addr+o.devIfindex); err == nil {
 			d.Ifindex = int32(binary.LittleEndian.Uint32(b[:]))
 		}
 	}
@@ -292,11 +305,11 @@ func (r *reader) ipv4(dev uint64) (addrs, locals []netip.Addr) {
 		}
 		seen[ifa] = true
 		var a, l [4]byte
-		if _, err := r.src.ReadAt(a[:], ifa+o.ifaAddr); err != nil {
+		if _, err := r.read(a[:], ifa+o.ifaAddr); err != nil {
 			r.warn("net: in_ifaddr %#x: %v", ifa, err)
 			break
 		}
-		if _, err := r.src.ReadAt(l[:], ifa+o.ifaL); err != nil {
+		if _, err := r.read(l[:], ifa+o.ifaL); err != nil {
 			r.warn("net: in_ifaddr %#x: %v", ifa, err)
 			break
 		}
@@ -319,7 +332,7 @@ func (r *reader) ipv6(dev uint64) []netip.Addr {
 	var out []netip.Addr
 	for _, ifa := range r.list(i6+o.i6AddrList, o.i6IfList, MaxAddrs, fmt.Sprintf("inet6_dev %#x addr_list", i6)) {
 		var a [16]byte
-		if _, err := r.src.ReadAt(a[:], ifa+o.i6Addr); err != nil {
+		if _, err := r.read(a[:], ifa+o.i6Addr); err != nil {
 			r.warn("net: inet6_ifaddr %#x: %v", ifa, err)
 			break
 		}

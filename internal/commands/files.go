@@ -45,10 +45,15 @@ func init() {
 
 EXAMPLE
     kdive> files 105
-    PID: 105      TASK: ffff8a8701b63000  CPU: 1    COMMAND: "sh"
+    PID: 105      TASK: ffff8a8702291800  CPU: 0    COMMAND: "sleep"
     ROOT: /    CWD: /
      FD       FILE            DENTRY           INODE       TYPE PATH
-      0 ffff8a87019c6900 ffff8a8701a3a9c0 ffff8a8701a2c1d0 CHR  /dev/null`,
+      0 ffff8a870212c700 ffff8a87015540c0 ffff8a87011e4090 CHR  /dev/null
+      1 ffff8a870212c500 ffff8a8701fffe40 ffff8a87011e7190 CHR  /dev/console
+      2 ffff8a870212c500 ffff8a8701fffe40 ffff8a87011e7190 CHR  /dev/console
+      3 ffff8a870212c600 ffff8a8702536480 ffff8a87025313c0 REG  /proc/version
+      4 ffff8a870212c000 ffff8a8702536900 ffff8a8702270fe0 REG  /tmp/holder/out.txt
+      5 ffff8a870212cc00 ffff8a87024000c0 ffff8a87011e6e80 REG  /init`,
 		Run: runFiles,
 	})
 }

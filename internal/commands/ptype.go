@@ -18,9 +18,11 @@ func init() {
 	Register(&Command{
 		Name:    "ptype",
 		Summary: "show a type or an expression's type, expanded (gdb's ptype)",
-		Usage:   "[struct|union|enum] typename | expression",
+		Usage:   "[/o] [struct|union|enum] typename | expression",
 		Help: `  Shows a type as gdb's ptype does: "type = ", then the type with its
   typedefs resolved and structures and unions expanded member by member.
+  With /o, gdb's offset layout: each member's offset and size (bitfields
+  with their bit), holes and padding, nested structures expanded.
 
 EXAMPLES
     kdive> ptype struct list_head
@@ -39,12 +41,120 @@ func ptypeCommand(env *Env, prog typeTarget, args []string) error {
 		writeUsage(env, "ptype", "[struct|union|enum] typename | expression")
 		return errors.New("missing argument")
 	}
+	offsets := false
+	if args[0] == "/o" {
+		offsets = true
+		args = args[1:]
+		if len(args) == 0 {
+			return errors.New("missing argument")
+		}
+	}
 	t, err := typeOrExprType(newProgEnv(prog), strings.Join(args, " "))
 	if err != nil {
 		return err
 	}
+	if offsets {
+		if st := resolveTop(t).StripQualifiers(); st.Kind == types.Struct || st.Kind == types.Union {
+			var sb strings.Builder
+			// gdb writes the column header only for a struct or union
+			// named as such, not through a typedef.
+			if t.StripQualifiers().Kind != types.Typedef {
+				sb.WriteString("/* offset    |  size */  ")
+			}
+			sb.WriteString("type = ")
+			ptypeOffsets(&sb, st, 0, &offsetData{})
+			sb.WriteString("\n")
+			fmt.Fprint(env.Out, sb.String())
+			return nil
+		}
+	}
 	fmt.Fprintf(env.Out, "type = %s\n", ptypeString(resolveTop(t), 0))
 	return nil
+}
+
+// offsetData is gdb's print_offset_data for ptype /o: where the
+// enclosing struct starts and where the previous member ended, in bits.
+type offsetData struct {
+	offsetBits uint64
+	endBits    uint64
+}
+
+// offsetCol is the width of ptype /o's offset column.
+const offsetCol = 23
+
+func (pd *offsetData) hole(sb *strings.Builder, bitpos uint64, what string) {
+	if pd.endBits > 0 && pd.endBits < bitpos {
+		h := bitpos - pd.endBits
+		if h%8 > 0 {
+			fmt.Fprintf(sb, "/* XXX %2d-bit %s   */\n", h%8, what)
+		}
+		if h/8 > 0 {
+			fmt.Fprintf(sb, "/* XXX %2d-byte %s  */\n", h/8, what)
+		}
+	}
+}
+
+// update prints a member's offset and size column (gdb's
+// print_offset_data::update).
+func (pd *offsetData) update(sb *strings.Builder, t *types.Type, m types.Member) {
+	size := m.Type.Size
+	if t.Kind == types.Union {
+		fmt.Fprintf(sb, "/*%18d */", size)
+		return
+	}
+	pd.hole(sb, m.BitOffset, "hole")
+	bits := size * 8
+	if m.BitSize != 0 || pd.offsetBits%8 != 0 {
+		bits = m.BitSize
+		real := m.BitOffset + pd.offsetBits
+		fmt.Fprintf(sb, "/* %4d:%2d", real/8, real%8)
+	} else {
+		fmt.Fprintf(sb, "/* %4d   ", (m.BitOffset+pd.offsetBits)/8)
+	}
+	fmt.Fprintf(sb, "   |  %4d */", size)
+	pd.endBits = m.BitOffset + bits
+}
+
+// ptypeOffsets writes "struct NAME {", the members with their offsets
+// (struct and union members expanded, at any depth), the padding and
+// total size, and the closing brace, as gdb's ptype /o does.
+func ptypeOffsets(sb *strings.Builder, t *types.Type, level int, pd *offsetData) {
+	sb.WriteString(t.Kind.String())
+	if t.Name != "" {
+		sb.WriteString(" " + t.Name)
+	}
+	sb.WriteString(" {\n")
+	if len(t.Members) == 0 {
+		fmt.Fprintf(sb, "%s<no data fields>\n", strings.Repeat(" ", level+4))
+	}
+	for _, m := range t.Members {
+		pd.update(sb, t, m)
+		sb.WriteString(strings.Repeat(" ", level+4))
+		mt := m.Type.StripQualifiers()
+		if mt.Kind == types.Struct || mt.Kind == types.Union {
+			inner := &offsetData{offsetBits: pd.offsetBits + m.BitOffset, endBits: pd.endBits - mt.Size*8}
+			q := ""
+			for x := m.Type; x != nil && x != mt; x = x.Elem {
+				q += x.Kind.String() + " "
+			}
+			sb.WriteString(q)
+			ptypeOffsets(sb, mt, level+4, inner)
+			if m.Name != "" {
+				sb.WriteString(" " + m.Name)
+			}
+			sb.WriteString(";\n")
+			continue
+		}
+		sb.WriteString(memberDecl(m, level+4) + ";\n")
+	}
+	pd.hole(sb, t.Size*8, "padding")
+	sb.WriteString("\n")
+	fmt.Fprintf(sb, "%s/* total size (bytes): %4d */\n", strings.Repeat(" ", offsetCol+level+4), t.Size)
+	if level == 0 {
+		sb.WriteString(strings.Repeat(" ", offsetCol+2) + "}")
+	} else {
+		sb.WriteString(strings.Repeat(" ", offsetCol+level) + "}")
+	}
 }
 
 // typeOrExprType reads s as a type name, else as an expression whose type

@@ -22,6 +22,7 @@ import (
 var typecmdsDeviations = map[string]string{
 	"p *init_task.mm":               "kdive names the address that faulted (gdb's message) where crash says only \"gdb request failed\"",
 	"p $1.cpu":                      "kdive gives gdb's reason (no such member) where crash says only \"gdb request failed\"",
+	"ptype /o struct task_struct":   "BTF writes x[0] and the flexible x[] alike; kdive prints a last empty array member as x[] (gdb, from DWARF: xregs_state.extended_state_area[0])",
 	"union sigval ffffffffa9e1b2d0": "crash's print_union omits the newline after the union (the next prompt follows the brace); kdive ends the line",
 }
 

@@ -294,6 +294,14 @@ func (b *BTF) members(ms []btf.Member) []Member {
 			BitOffset: bit,
 			BitSize:   uint64(m.BitfieldSize),
 		}
+		// BTF writes both "x[0]" and the flexible "x[]" as 0 elements;
+		// only the last member can be flexible, so an empty array before
+		// it is a zero-length one (gdb prints it "[0]").
+		if t := out[i].Type; i < len(ms)-1 && t.Kind == Array && t.Flexible {
+			c := *t
+			c.Flexible = false
+			out[i].Type = &c
+		}
 	}
 	return out
 }

@@ -97,6 +97,19 @@ func TestBTFVmlinux(t *testing.T) {
 	if err != nil || v != 1 || et.Name != "pid_type" {
 		t.Errorf("PIDTYPE_TGID: %v %d %v", et, v, err)
 	}
+	// Zero-length arrays: a last member may be flexible ("[]"); an empty
+	// array before the last member is "[0]".
+	skb, err := r.LookupType("struct sk_buff")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f, ok := skb.FindMember("__cloned_offset"); !ok || Decl(f.Type, "x") != "__u8 x[0]" {
+		t.Errorf("sk_buff.__cloned_offset: %v", Decl(f.Type, "x"))
+	}
+	pid, _ := r.LookupType("struct pid")
+	if f, ok := pid.FindMember("numbers"); !ok || Decl(f.Type, "numbers") != "struct upid numbers[]" {
+		t.Errorf("pid.numbers: %v", Decl(f.Type, "numbers"))
+	}
 	// A bitfield.
 	sk, err := r.LookupType("struct sock")
 	if err == nil {

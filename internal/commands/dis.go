@@ -427,6 +427,8 @@ type disassembler struct {
 	radix int
 	raw   bool // gdb's own lines: "   0xADDR:\t..."
 
+	hasSizes int // 0 unknown, 1 the kernel symbols have sizes, -1 not
+
 	buf     []byte // bytes read, from bufAddr
 	bufAddr uint64
 }
@@ -470,9 +472,39 @@ func (d *disassembler) symstr(addr uint64) string {
 	return fmt.Sprintf("%s+%d", name, off)
 }
 
+// targetSym is the "<symbol>" after a branch target or a rip-relative
+// reference: crash rewrites the one gdb printed, and gdb has none for an
+// address whose nearest vmlinux symbol is a size-less local label (an
+// assembler file's data labels such as blake2s's SIGMA).
+func (d *disassembler) targetSym(addr uint64) string {
+	if sp, _, ok := d.v.valueSearch(addr); ok && sp.mod == nil && sp.pseudo == 0 &&
+		sp.Size == 0 && (sp.Type == 'd' || sp.Type == 'r') && !strings.HasPrefix(sp.Name, ".") && d.sized() {
+		return ""
+	}
+	return d.symstr(addr)
+}
+
+// sized reports whether the kernel's symbols have sizes (a vmlinux's ELF
+// table, not kallsyms).
+func (d *disassembler) sized() bool {
+	if d.hasSizes == 0 {
+		d.hasSizes = -1
+		if sp, _, ok := d.v.valueSearch(d.v.stext + 1); ok && sp.Size > 0 {
+			d.hasSizes = 1
+		}
+		for _, s := range d.v.kern {
+			if s.Size > 0 {
+				d.hasSizes = 1
+				break
+			}
+		}
+	}
+	return d.hasSizes > 0
+}
+
 // line formats one instruction as crash prints it.
 func (d *disassembler) line(in amd64.Inst) string {
-	text := in.Format(d.symstr)
+	text := in.Format(d.targetSym)
 	if d.raw {
 		return fmt.Sprintf("   0x%x:\t%s\n", in.Addr, text)
 	}

@@ -30,11 +30,25 @@ type Inst struct {
 	// shown by gdb as a "        # 0x... <sym>" comment.
 	RIPRef    uint64
 	HasRIPRef bool
+
+	vexRIP bool // operands already rewritten for a VEX rip-relative operand
 }
 
 // Decode decodes the instruction at the start of code, which is at addr.
 // Bytes that do not decode give gdb's "(bad)" with length 1.
 func Decode(code []byte, addr uint64) Inst {
+	if len(code) >= 4 && code[0] == 0xf3 && code[1] == 0x0f && code[2] == 0x01 && code[3] == 0xd9 {
+		return Inst{Addr: addr, Len: 4, Mnemonic: "vmgexit"}
+	}
+	if len(code) >= 2 && code[0] == 0x0f && code[1] == 0x07 {
+		return Inst{Addr: addr, Len: 2, Mnemonic: "sysret"} // no REX.W: the 32-bit return
+	}
+	if len(code) >= 5 && code[0] == 0xc4 && code[1] == 0xe2 && code[2] == 0x78 && code[3] == 0x49 && code[4] == 0xc0 {
+		return Inst{Addr: addr, Len: 5, Mnemonic: "tilerelease"} // AMX, unknown to x86asm
+	}
+	if len(code) >= 1 && code[0] == 0x9b {
+		return Inst{Addr: addr, Len: 1, Mnemonic: "fwait"}
+	}
 	if len(code) >= 2 && code[0]&0xf0 == 0x40 && code[1]&0xf0 == 0x40 {
 		// A REX prefix followed by another has no effect: binutils
 		// shows it alone, unpadded.
@@ -79,6 +93,21 @@ func Decode(code []byte, addr uint64) Inst {
 	}
 	text := x86asm.GNUSyntax(in, addr, nil)
 	d.Mnemonic, d.Operands = splitGNU(text)
+	if !d.HasRIPRef && vexRIPRelative(code) {
+		// x86asm loses the rip base of VEX-encoded operands.
+		for _, a := range in.Args {
+			if m, ok := a.(x86asm.Mem); ok && m.Base == 0 && m.Index == 0 {
+				g := fmt.Sprintf("%#x", m.Disp)
+				if i := strings.Index(d.Operands, g); i >= 0 {
+					disp := int64(int32(m.Disp))
+					d.Operands = d.Operands[:i] + fmt.Sprintf("%#x(%%rip)", disp) + d.Operands[i+len(g):]
+					d.RIPRef = addr + uint64(in.Len) + uint64(disp)
+					d.HasRIPRef = true
+					d.vexRIP = true
+				}
+			}
+		}
+	}
 	d.fixup(in, code)
 	return d
 }
@@ -124,6 +153,22 @@ func modrm(code []byte) (mod, rm, sibBase byte, ok bool) {
 		sibBase = code[i+1] & 7
 	}
 	return mod, rm, sibBase, true
+}
+
+// vexRIPRelative reports whether a VEX-encoded instruction's ModRM
+// selects a rip-relative operand (mod 00, rm 101).
+func vexRIPRelative(code []byte) bool {
+	i := 0
+	switch {
+	case len(code) > 4 && code[0] == 0xc4:
+		i = 4
+	case len(code) > 3 && code[0] == 0xc5:
+		i = 3
+	default:
+		return false
+	}
+	m := code[i]
+	return m>>6 == 0 && m&7 == 5
 }
 
 // isMoffs reports whether the opcode is mov to or from a 64-bit absolute
@@ -388,6 +433,9 @@ var gdbNames = map[string]string{
 
 // fixup turns GNUSyntax's wording into gdb's.
 func (d *Inst) fixup(in x86asm.Inst, code []byte) {
+	if d.vexRIP {
+		return
+	}
 	size := immSize(in)
 	if in.Op == x86asm.PUSH {
 		size = 64
@@ -467,7 +515,7 @@ func fixNegDisp(s string) string { return s }
 // "" when the address has none).
 func (d Inst) Format(sym func(uint64) string) string {
 	var b strings.Builder
-	if d.Mnemonic == "nop" && d.Operands == "" || strings.HasPrefix(d.Mnemonic, "rex") && d.Len == 1 {
+	if d.Mnemonic == "nop" && d.Operands == "" || d.Mnemonic == "fwait" || strings.HasPrefix(d.Mnemonic, "rex") && d.Len == 1 {
 		// binutils writes a one-byte nop (and a lone REX prefix's
 		// name) over its padded mnemonic.
 		return d.Mnemonic

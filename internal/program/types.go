@@ -2,6 +2,7 @@ package program
 
 import (
 	"fmt"
+	"runtime"
 	"sync"
 
 	"kdive/internal/dwarfx"
@@ -32,8 +33,13 @@ func (p *Program) Types() *types.Registry {
 func (p *Program) TypesErr() error { return p.typeReg().err }
 
 func (p *Program) typeReg() *typeReg {
-	v, _ := typeRegs.LoadOrStore(p.impl, &typeReg{})
+	v, loaded := typeRegs.LoadOrStore(p.impl, &typeReg{})
 	r := v.(*typeReg)
+	if !loaded {
+		// Forget the registry with the program. (The DWARF stays mapped:
+		// a caller may still hold the registry.)
+		runtime.AddCleanup(p, func(k *state) { typeRegs.Delete(k) }, p.impl)
+	}
 	r.once.Do(func() {
 		r.reg = types.NewRegistry()
 		t, err := p.impl.loadTypes()

@@ -146,9 +146,7 @@ func TestDisModuleCodeMatchesConsole(t *testing.T) {
 //
 //   - dis-modules: every function of every module; crash's "file: line"
 //     after each duplicate text symbol is cut from the golden (kdive has
-//     no line tables yet, see lineInfo). Left out: vp_legacy_probe.cold
-//     (gdb's "repnz (bad)" for a stray f2 prefix in the data after the
-//     code is kdive's too, but gdb then resynchronises differently).
+//     no line tables yet, see lineInfo).
 //   - dis-insns: instructions x86asm does not know or words differently
 //     (vmgexit, tilerelease, fwait, VEX rip-relative operands, lidt, lar,
 //     encls, vmmcall) and size-less assembler data labels gdb does not name.

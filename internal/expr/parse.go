@@ -128,7 +128,22 @@ type parser struct {
 }
 
 func (p *parser) peek() token { return p.toks[p.i] }
-func (p *parser) next() token { t := p.toks[p.i]; p.i++; return t }
+
+// next consumes a token; at the end it stays there (back undoes it).
+func (p *parser) next() token {
+	t := p.toks[p.i]
+	if t.kind != tEOF {
+		p.i++
+	}
+	return t
+}
+
+// back returns t, just consumed by next, to the input.
+func (p *parser) back(t token) {
+	if t.kind != tEOF {
+		p.i--
+	}
+}
 func (p *parser) isOp(s string) bool {
 	t := p.peek()
 	return t.kind == tOp && t.s == s
@@ -388,7 +403,7 @@ func (p *parser) postfix() (*Node, error) {
 			op := p.next().s
 			t := p.next()
 			if t.kind != tIdent {
-				p.i--
+				p.back(t)
 				return nil, p.syntaxErr()
 			}
 			kind := "member"
@@ -439,7 +454,7 @@ func (p *parser) primary() (*Node, error) {
 			return x, nil
 		}
 	}
-	p.i--
+	p.back(t)
 	return nil, p.syntaxErr()
 }
 

@@ -60,6 +60,12 @@ func TestTypeCommandsReference(t *testing.T) {
 			t.Errorf("%s: differs from crash:\n%s", cmd, rdsymFirstDiff(want, got))
 		}
 	}
+	// A module's own type, from the module's BTF in the dump
+	// (btf_modules): struct virtio_blk of virtio_blk.ko.
+	got := typecmdsRun(t, prog, "struct -o virtio_blk")
+	if !strings.Contains(got, "  [272] struct virtio_blk_vq *vqs;\n}\nSIZE: 280\n") {
+		t.Errorf("struct -o virtio_blk:\n%s", got)
+	}
 	if n := strings.Count(blocks["list task_struct.tasks -h init_task"], "\n"); n != 54 {
 		t.Errorf("the reference list has %d lines, want 54", n)
 	}

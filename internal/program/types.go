@@ -1,10 +1,14 @@
 package program
 
 import (
+	"bytes"
 	"fmt"
 	"runtime"
 	"sync"
 
+	"github.com/cilium/ebpf/btf"
+
+	"kdive/internal/btfx"
 	"kdive/internal/dwarfx"
 	"kdive/internal/types"
 )
@@ -53,6 +57,11 @@ func (p *Program) typeReg() *typeReg {
 			// vmlinux's DWARF adds what BTF lacks (the types of global
 			// variables), indexed on first use.
 			r.reg.Append(&lazyDWARF{path: p.VmlinuxPath})
+		}
+		if t != nil {
+			// Last, the modules' own BTF (struct module.btf_data, split
+			// BTF on top of the kernel's), read on first use.
+			r.reg.Append(&moduleBTF{p: p, base: t.Spec})
 		}
 	})
 	return r
@@ -104,3 +113,90 @@ func (l *lazyDWARF) LookupEnumerator(name string) (*types.Type, int64, error) {
 }
 
 func (l *lazyDWARF) Describe() string { return "DWARF from " + l.path }
+
+// moduleBTF is a types.Source over the BTF of every loaded module that has
+// some (CONFIG_DEBUG_INFO_BTF_MODULES: struct module's btf_data and
+// btf_data_size), read from the dump on first use.
+type moduleBTF struct {
+	p    *Program
+	base *btf.Spec
+	once sync.Once
+	srcs []*types.BTF
+}
+
+func (m *moduleBTF) load() []*types.BTF {
+	m.once.Do(func() {
+		names := map[uint64]string{}
+		if mods, err := m.p.Modules(); err == nil {
+			for _, mod := range mods {
+				names[mod.Addr] = mod.Name
+			}
+		}
+		// The kernel frees module.btf_data once it has parsed it; the raw
+		// BTF stays in each struct btf on the btf_modules list
+		// (kernel/bpf/btf.c).
+		head, err := m.p.Symbol("btf_modules")
+		if err != nil {
+			return
+		}
+		offMod, err1 := m.p.MemberOffset("btf_module", "module")
+		offBTF, err2 := m.p.MemberOffset("btf_module", "btf")
+		offList, err3 := m.p.MemberOffset("btf_module", "list")
+		offData, err4 := m.p.MemberOffset("btf", "data")
+		offSize, err5 := m.p.MemberOffset("btf", "data_size")
+		if err1 != nil || err2 != nil || err3 != nil || err4 != nil || err5 != nil {
+			return
+		}
+		next, err := m.p.ReadU64(head)
+		for n := 0; err == nil && next != head && next != 0 && n < 4096; n++ {
+			bm := next - offList
+			mod, _ := m.p.ReadU64(bm + offMod)
+			b, e1 := m.p.ReadU64(bm + offBTF)
+			data, e2 := m.p.ReadU64(b + offData)
+			size, e3 := m.p.ReadU32(b + offSize)
+			if e1 == nil && e2 == nil && e3 == nil && data != 0 && size > 0 && size <= btfx.MaxSize {
+				raw := make([]byte, size)
+				if _, err := m.p.ReadAt(raw, data); err == nil {
+					if spec, err := btf.LoadSplitSpecFromReader(bytes.NewReader(raw), m.base); err == nil {
+						name := names[mod]
+						if name == "" {
+							name = fmt.Sprintf("%#x", mod)
+						}
+						m.srcs = append(m.srcs, types.NewBTF(spec, fmt.Sprintf("BTF of module %s (%#x, %d bytes)", name, data, size)))
+					}
+				}
+			}
+			next, err = m.p.ReadU64(next)
+		}
+	})
+	return m.srcs
+}
+
+func (m *moduleBTF) LookupType(name string) (*types.Type, error) {
+	for _, s := range m.load() {
+		if t, err := s.LookupType(name); err == nil {
+			return t, nil
+		}
+	}
+	return nil, fmt.Errorf("type %q: %w", name, types.ErrNotFound)
+}
+
+func (m *moduleBTF) LookupVar(name string) (*types.Type, error) {
+	for _, s := range m.load() {
+		if t, err := s.LookupVar(name); err == nil {
+			return t, nil
+		}
+	}
+	return nil, fmt.Errorf("variable %q: %w", name, types.ErrNotFound)
+}
+
+func (m *moduleBTF) LookupEnumerator(name string) (*types.Type, int64, error) {
+	for _, s := range m.load() {
+		if t, v, err := s.LookupEnumerator(name); err == nil {
+			return t, v, nil
+		}
+	}
+	return nil, 0, fmt.Errorf("enumerator %q: %w", name, types.ErrNotFound)
+}
+
+func (m *moduleBTF) Describe() string { return "the modules' BTF in the dump" }

@@ -566,3 +566,24 @@ func (r *structReq) rawDump(env *Env, pe *progEnv, addr uint64) error {
 	args = append(args, fmt.Sprintf("%x", addr), strconv.FormatUint(words, 10))
 	return rdCommand(env, rt, args)
 }
+
+// RunTypeShorthand is crash's fallback for an unknown command name that is
+// a structure or union name, alone or as NAME.member[,member]
+// ("task_struct.pid ADDR" for "struct task_struct.pid ADDR"): it runs
+// struct or union with the whole line and reports true; false when name
+// is no such type. The session calls it before "command not found".
+func RunTypeShorthand(env *Env, name string, args []string) (bool, error) {
+	if env.Prog == nil {
+		return false, nil
+	}
+	tname, _, _ := strings.Cut(name, ".")
+	if tname == "" || strings.ContainsAny(tname, " */()[]") {
+		return false, nil
+	}
+	t, err := env.Prog.Types().LookupType(tname)
+	if err != nil || !t.IsComposite() {
+		return false, nil
+	}
+	kw := t.Strip().Kind.String()
+	return true, structCommand(env, env.Prog, kw, append([]string{name}, args...))
+}

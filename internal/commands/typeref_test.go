@@ -70,3 +70,24 @@ func TestTypeCommandsReference(t *testing.T) {
 		t.Errorf("the reference list has %d lines, want 54", n)
 	}
 }
+
+func TestTypeShorthand(t *testing.T) {
+	dir := testcorpus.Shared(t)
+	prog, err := program.Open("", filepath.Join(dir, "vmcore.zstd"), program.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prog.Close()
+	var out strings.Builder
+	env := &Env{Prog: prog, Out: &out, Err: &out}
+	ok, err := RunTypeShorthand(env, "task_struct.pid,comm", []string{"init_task"})
+	if !ok || err != nil || out.String() != "  pid = 0,\n  comm = \"swapper/0\\000\\000\\000\\000\\000\\000\",\n" {
+		t.Errorf("task_struct.pid,comm init_task: %v %v %q", ok, err, out.String())
+	}
+	if ok, _ := RunTypeShorthand(env, "nosuchtype", nil); ok {
+		t.Errorf("nosuchtype taken for a type")
+	}
+	if ok, _ := RunTypeShorthand(env, "jiffies", nil); ok {
+		t.Errorf("jiffies taken for a type")
+	}
+}

@@ -29,7 +29,8 @@ func init() {
 
         -x  integers in hexadecimal (gdb's output radix 16); px is p -x.
         -d  integers in decimal (the default); pd is p -d.
-        /FMT as gdb: "p /x expr" (hex, no symbols), "p /d expr", "p /u expr".
+        /FMT as gdb: "p /x expr" (hex, no symbols), /d, /u, /o, /t
+            (binary), /z (zero-padded hex), /c, /a (address and symbol).
 
   Expressions: numbers ('c' characters), globals, a.b, p->b, a[i], * & - ~ !,
   + - * / % << >> & | ^ && ||, comparisons, ?:, casts such as
@@ -210,7 +211,7 @@ func pCommand(env *Env, prog typeTarget, name string, args []string, radix int) 
 	po := pe.printOpts(radix)
 	if f := rest[0]; strings.HasPrefix(f, "/") && len(f) >= 2 {
 		switch f[len(f)-1] {
-		case 'x', 'd', 'u':
+		case 'x', 'd', 'u', 'o', 't', 'z', 'c', 'a':
 			po.Fmt = f[len(f)-1]
 		default:
 			return fmt.Errorf("/%s: unsupported print format", f[1:])

@@ -186,6 +186,11 @@ func TestFormatScalars(t *testing.T) {
 		{NewUint(f, types.Builtin("_Bool"), 1), PrintOpts{}, "true"},
 		{NewUint(f, types.Builtin("long"), uint64(1<<63)), PrintOpts{Fmt: 'u'}, "9223372036854775808"},
 		{NewUint(f, types.PointerTo(types.Builtin("void")), 0), PrintOpts{}, "(void *) 0x0"},
+		{NewUint(f, types.Builtin("int"), 8), PrintOpts{Fmt: 'o'}, "010"},
+		{NewUint(f, types.Builtin("int"), 5), PrintOpts{Fmt: 't'}, "101"},
+		{NewUint(f, types.Builtin("int"), 123), PrintOpts{Fmt: 'z'}, "0x0000007b"},
+		{NewUint(f, types.Builtin("int"), 65), PrintOpts{Fmt: 'c'}, "65 'A'"},
+		{NewUint(f, types.Builtin("unsigned long"), 0x1000), PrintOpts{Fmt: 'a', Symbolize: func(a uint64) (string, bool) { return "init", a == 0x1000 }}, "0x1000 <init>"},
 	} {
 		got, err := FormatTop(c.v, c.o)
 		if err != nil || got != c.want {

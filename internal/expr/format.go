@@ -14,7 +14,9 @@ type PrintOpts struct {
 	// integers in hex, characters as 0x73 's', pointers unchanged.
 	Radix int
 	// Fmt is a gdb /FMT letter: 'x' (hex, no symbols or strings), 'd'
-	// (signed decimal), 'u' (unsigned decimal), 0 for natural.
+	// (signed decimal), 'u' (unsigned decimal), 'o' (octal), 't'
+	// (binary), 'z' (zero-padded hex), 'c' (character), 'a' (address
+	// with symbol), 0 for natural.
 	Fmt byte
 	// Symbolize names an address: "schedule", "init_task+168".
 	Symbolize func(addr uint64) (string, bool)
@@ -128,6 +130,24 @@ func scalar(v *Value, st *types.Type, u uint64, o PrintOpts) string {
 		return strconv.FormatInt(int64(truncate(u, size, true)), 10)
 	case 'u':
 		return strconv.FormatUint(u&mask(size*8), 10)
+	case 'o':
+		if x := u & mask(size*8); x != 0 {
+			return "0" + strconv.FormatUint(x, 8)
+		}
+		return "0"
+	case 't':
+		return strconv.FormatUint(u&mask(size*8), 2)
+	case 'z':
+		return fmt.Sprintf("0x%0*x", int(size*2), u&mask(size*8))
+	case 'c':
+		c := truncate(u, 1, true)
+		return strconv.FormatInt(int64(c), 10) + " " + charLit(byte(c))
+	case 'a':
+		s := fmt.Sprintf("%#x", u&mask(size*8))
+		if n, ok := sym(o, u); ok {
+			s += " <" + n + ">"
+		}
+		return s
 	}
 	hex := o.Radix == 16
 	switch st.Kind {

@@ -394,3 +394,18 @@ func TestBinaryWithDump(t *testing.T) {
 		t.Errorf("stdin: code %d, stdout %q, stderr %q", code, out, errs)
 	}
 }
+
+// On a real dump: crash's type-name shorthand and p/x run through the session.
+func TestShorthandsOnDump(t *testing.T) {
+	dir := testcorpus.Dir(t)
+	bin := buildKdive(t)
+	out, err := exec.Command(bin, "-s", filepath.Join(dir, "sysrq", "vmcore.lzo"),
+		"-c", "task_struct.pid,comm init_task", "-c", "p/x 16").CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	want := "  pid = 0,\n  comm = \"swapper/0\\000\\000\\000\\000\\000\\000\",\n$1 = 0x10\n"
+	if string(out) != want {
+		t.Fatalf("got %q, want %q", out, want)
+	}
+}

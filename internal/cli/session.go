@@ -159,6 +159,20 @@ func (s *Session) RunLine(line string) error {
 	}
 	c := commands.Lookup(l.Args[0])
 	if c == nil {
+		// gdb-style format suffixes: "p/x expr" is "p /x expr".
+		if i := strings.IndexByte(l.Args[0], '/'); i > 0 {
+			if pc := commands.Lookup(l.Args[0][:i]); pc != nil {
+				c = pc
+				l.Args = append([]string{l.Args[0][:i], l.Args[0][i:]}, l.Args[1:]...)
+			}
+		}
+	}
+	if c == nil {
+		// crash: a structure or union name is `struct`/`union` shorthand
+		// ("task_struct.pid ADDR").
+		c = commands.TypeShorthand(s.Prog, l.Args[0])
+	}
+	if c == nil {
 		// crash main.c: exec_command: error(INFO, "command not found: %s\n")
 		return s.report(s.name(), fmt.Errorf("command not found: %s", l.Args[0]))
 	}

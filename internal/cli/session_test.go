@@ -420,3 +420,17 @@ func TestLiveOutput(t *testing.T) {
 		t.Errorf("buffered: seen %q, out %q", seen, out.String())
 	}
 }
+
+// "cmd/fmt args" is "cmd /fmt args", as gdb's p/x is p /x.
+func TestRunLineFormatSuffix(t *testing.T) {
+	s, out, errb := newTestSession()
+	if err := s.RunLine("zz-args/x jiffies"); err != nil {
+		t.Fatalf("err = %v (%q)", err, errb.String())
+	}
+	if got := out.String(); got != "[/x]\n[jiffies]\n" {
+		t.Errorf("stdout = %q", got)
+	}
+	if err := s.RunLine("nosuchcmd/x 1"); err == nil {
+		t.Fatal("unknown command with a suffix accepted")
+	}
+}

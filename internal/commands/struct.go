@@ -7,6 +7,7 @@ package commands
 import (
 	"errors"
 	"fmt"
+	"kdive/internal/program"
 	"strconv"
 	"strings"
 
@@ -586,4 +587,25 @@ func RunTypeShorthand(env *Env, name string, args []string) (bool, error) {
 	}
 	kw := t.Strip().Kind.String()
 	return true, structCommand(env, env.Prog, kw, append([]string{name}, args...))
+}
+
+// TypeShorthand returns a command that runs RunTypeShorthand for an unknown
+// command name that names a structure or union ("task_struct.pid"), or nil
+// when it names none; the session asks it before "command not found".
+func TypeShorthand(prog *program.Program, name string) *Command {
+	if prog == nil {
+		return nil
+	}
+	tname, _, _ := strings.Cut(name, ".")
+	if tname == "" || strings.ContainsAny(tname, " */()[]") {
+		return nil
+	}
+	t, err := prog.Types().LookupType(tname)
+	if err != nil || !t.IsComposite() {
+		return nil
+	}
+	return &Command{Name: t.Strip().Kind.String(), Run: func(env *Env, args []string) error {
+		_, err := RunTypeShorthand(env, name, args)
+		return err
+	}}
 }

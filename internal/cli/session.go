@@ -119,6 +119,9 @@ func (s *Session) Interrupt() int {
 // report prints one error line "who: message" and counts the failure.
 func (s *Session) report(who string, err error) error {
 	s.failures++
+	if errors.Is(err, commands.ErrShown) {
+		return &CommandError{Cmd: who, Err: err}
+	}
 	msg := oneLine(err.Error())
 	if strings.HasPrefix(msg, who+": ") {
 		msg = msg[len(who)+2:]

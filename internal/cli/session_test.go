@@ -434,3 +434,21 @@ func TestRunLineFormatSuffix(t *testing.T) {
 		t.Fatal("unknown command with a suffix accepted")
 	}
 }
+
+// A command that printed its own error in crash's words fails without a
+// second line on stderr.
+func TestRunLineErrShown(t *testing.T) {
+	registerFakes()
+	commands.Register(&commands.Command{Name: "zz-shown", NoProgram: true,
+		Run: func(env *commands.Env, args []string) error {
+			fmt.Fprintln(env.Out, "symbol not found: x")
+			return commands.ErrShown
+		}})
+	s, out, errb := newTestSession()
+	if err := s.RunLine("zz-shown"); err == nil {
+		t.Fatal("no error")
+	}
+	if errb.Len() != 0 || out.String() != "symbol not found: x\n" || s.Failures() != 1 {
+		t.Fatalf("stderr %q stdout %q failures %d", errb.String(), out.String(), s.Failures())
+	}
+}

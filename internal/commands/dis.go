@@ -414,7 +414,7 @@ func disSymbolNotFound(env *Env, v *ksymView, err error) error {
 		if v.queryPad(env.Out, nf.Name, "  ") == 0 {
 			fmt.Fprintf(env.Out, "  (none found)\n")
 		}
-		return nil
+		return ErrShown
 	}
 	return err
 }

@@ -224,7 +224,7 @@ func rdCommand(env *Env, prog rdTarget, args []string) error {
 			if view().queryPad(env.Out, nf.Name, "  ") == 0 {
 				fmt.Fprintf(env.Out, "  (none found)\n")
 			}
-			return nil
+			return ErrShown
 		}
 		return err
 	}

@@ -3,6 +3,7 @@ package commands
 import (
 	"bytes"
 	"compress/gzip"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -227,10 +228,11 @@ func TestRdArguments(t *testing.T) {
 	if out != one || warn != "WARNING: ending address ignored when count is specified\n" {
 		t.Errorf("-e with count: %q %q", out, warn)
 	}
-	// An unknown symbol lists the alternatives, as crash does.
+	// An unknown symbol lists the alternatives, as crash does, and fails
+	// the command without a second error line (ErrShown).
 	rdCheck(t, f, "rd jiff", "symbol not found: jiff\npossible alternatives:\n"+
-		"  ffffffff82000000 (D) jiffies\n  ffffffff82000000 (D) jiffies_64\n", "")
-	rdCheck(t, f, "rd nosuch", "symbol not found: nosuch\npossible alternatives:\n  (none found)\n", "")
+		"  ffffffff82000000 (D) jiffies\n  ffffffff82000000 (D) jiffies_64\n", ErrShown.Error())
+	rdCheck(t, f, "rd nosuch", "symbol not found: nosuch\npossible alternatives:\n  (none found)\n", ErrShown.Error())
 	rdCheck(t, f, "rd (nosuch+8)", "", "invalid expression: (nosuch+8)")
 	// Usage and option errors.
 	out, _, err := f.run(t, "rd")
@@ -330,7 +332,7 @@ func rdsymRun(t *testing.T, prog *program.Program, line string) string {
 	}
 	var buf bytes.Buffer
 	env := &Env{Prog: prog, Out: &buf, Err: &buf}
-	if err := c.Run(env, args[1:]); err != nil {
+	if err := c.Run(env, args[1:]); err != nil && !errors.Is(err, ErrShown) {
 		msg := strings.ReplaceAll(strings.TrimRight(err.Error(), "\n"), "\n", "; ")
 		msg = strings.TrimPrefix(msg, c.Name+": ")
 		buf.WriteString(c.Name + ": " + msg + "\n")

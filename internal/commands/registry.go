@@ -4,6 +4,7 @@
 package commands
 
 import (
+	"errors"
 	"io"
 	"sort"
 
@@ -57,3 +58,8 @@ func All() []*Command {
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }
+
+// ErrShown is returned by a command that has already printed its error in
+// crash's words on its output (e.g. "symbol not found: x" with the possible
+// alternatives): the session counts the failure but prints no second line.
+var ErrShown = errors.New("error shown in the command's output")

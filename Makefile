@@ -23,7 +23,7 @@ corpus:
 
 # kdive's main job on a sample dump the rig produced.
 sample: build corpus
-	./kdive -s $$HOME/.cache/kdive/corpus/vmlinux $$HOME/.cache/kdive/corpus/oops-proc/vmcore.lzo -c sys -c 'sym jiffies' -c 'rd -64 jiffies 2'
+	./kdive -s $$HOME/.cache/kdive/corpus/vmlinux $$HOME/.cache/kdive/corpus/oops-proc/vmcore.lzo -c sys -c bt -c 'log | tail -3' -c 'sym jiffies' -c 'rd -64 jiffies 2'
 
 bench: build corpus
 	./bench/run.sh

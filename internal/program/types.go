@@ -2,6 +2,7 @@ package program
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"runtime"
 	"sync"
@@ -46,6 +47,10 @@ func (p *Program) typeReg() *typeReg {
 	}
 	r.once.Do(func() {
 		r.reg = types.NewRegistry()
+		if p.impl == nil { // a Program not made by Open (tests' fakes)
+			r.err = errors.New("no dump is open")
+			return
+		}
 		t, err := p.impl.loadTypes()
 		if err != nil {
 			r.err = err

@@ -11,6 +11,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"kdive/internal/kernel/klist"
 	"net/netip"
 )
 
@@ -157,27 +158,10 @@ func (r *reader) warn(format string, a ...any) {
 // entry addresses (node - off), head excluded; it stops at a repeated
 // node, a NULL, a read error or max entries, with a warning.
 func (r *reader) list(head, off uint64, max int, what string) []uint64 {
-	var out []uint64
-	visited := map[uint64]bool{head: true}
-	node := head
-	for i := 0; i <= max; i++ {
-		next, err := r.u64(node)
-		if err != nil {
-			r.warn("net: %s: cannot read list_head at %#x: %v", what, node, err)
-			return out
-		}
-		if next == head {
-			return out
-		}
-		if next == 0 || visited[next] {
-			r.warn("net: %s: list corrupt at %#x (next %#x)", what, node, next)
-			return out
-		}
-		visited[next] = true
-		out = append(out, next-off)
-		node = next
+	out, err := klist.Entries(r.u64, head, off, max)
+	if err != nil {
+		r.warn("net: %s: %v", what, err)
 	}
-	r.warn("net: %s: more than %d entries", what, max)
 	return out
 }
 

@@ -13,6 +13,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"kdive/internal/kernel/klist"
 	"math/bits"
 )
 
@@ -195,27 +196,10 @@ func (w *walker) warn(format string, a ...any) {
 // the entry addresses (node address - off), not including head itself.
 // It stops at a repeated node, a read error or the cap.
 func (w *walker) listEntries(head, off uint64, what string) []uint64 {
-	var out []uint64
-	visited := map[uint64]bool{head: true}
-	node := head
-	for i := 0; i < MaxTasks; i++ {
-		next, err := w.u64(node)
-		if err != nil {
-			w.warn("tasks: %s: cannot read list_head at %#x: %v", what, node, err)
-			return out
-		}
-		if next == head {
-			return out
-		}
-		if next == 0 || visited[next] {
-			w.warn("tasks: %s: list corrupt at %#x (next %#x)", what, node, next)
-			return out
-		}
-		visited[next] = true
-		out = append(out, next-off)
-		node = next
+	out, err := klist.Entries(w.u64, head, off, MaxTasks)
+	if err != nil {
+		w.warn("tasks: %s: %v", what, err)
 	}
-	w.warn("tasks: %s: more than %d entries", what, MaxTasks)
 	return out
 }
 

@@ -324,3 +324,13 @@ func readUint(b []byte, pos, n int) uint64 {
 	}
 	return 0
 }
+
+// hasAttr reports whether DIEs of this abbreviation carry attribute at.
+func (ab *abbrev) hasAttr(at uint32) bool {
+	for i := range ab.attrs {
+		if ab.attrs[i].at == at {
+			return true
+		}
+	}
+	return false
+}

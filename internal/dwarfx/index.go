@@ -695,7 +695,12 @@ func (s *scanner) record(u *unit, b []byte, dieOff, pos int, ab *abbrev) (int, e
 	case kVar:
 		if loc {
 			q = 2
-			if ext {
+			if ext || spec != 0 && ab.hasAttr(atType) {
+				// External, or a definition that completes its
+				// declaration's type (const char linux_banner[] declared,
+				// [204] defined: init/version-timestamp.c, while
+				// init/version.c's __weak definition keeps the
+				// declaration's incomplete type).
 				q = 3
 			}
 		}

@@ -73,3 +73,20 @@ func BenchmarkOpenVmlinux(b *testing.B) {
 		ix.Close()
 	}
 }
+
+// TestVmlinuxVariableDefinition: linux_banner has two definitions in 6.1,
+// init/version.c's __weak one keeping the declaration's "const char []"
+// and init/version-timestamp.c's "const char [204]"; gdb (and crash) show
+// the complete type, and so must Variable.
+func TestVmlinuxVariableDefinition(t *testing.T) {
+	ix := openVmlinux(t)
+	defer ix.Close()
+	v, err := ix.Variable("linux_banner")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := Strip(v.Type)
+	if a.Kind != Array || a.Count != 204 || !v.HasAddr {
+		t.Errorf("linux_banner: %v (kind %v, count %d, has address %v), want const char [204] with an address", v.Type, a.Kind, a.Count, v.HasAddr)
+	}
+}

@@ -28,7 +28,8 @@ func init() {
 		Help: `  Displays a task's kernel-stack backtrace, walked with the kernel's own ORC
   unwind tables (from the vmlinux when one is given, else from the dump's
   memory; each module's from its struct module).  With no argument, the
-  task that panicked is shown.
+  current context is shown (the task that panicked, unless another was
+  chosen with set).
 
   Tasks running at the crash start from the registers the dump saved: the
   NT_PRSTATUS notes of a kdump dump (the panicking CPU's path down to
@@ -41,7 +42,8 @@ func init() {
 
         -a  the active task on each CPU.
     -c cpu  the active task on each listed CPU ("1", "0,2", "0-3").
-        -p  the panic task (the default when no task is named).
+        -p  the panic task (the default when no task is named and no
+            other context was chosen with set).
         -g  every thread in the task's thread group.
     -R ref  only the traces that contain ref: a function name or a
             text address in hexadecimal.
@@ -81,6 +83,7 @@ type btOptions struct {
 	ref              string
 	group            bool
 	startIP, startSP uint64
+	panic            bool // -p: the panic task, whatever the context
 }
 
 func runBt(env *Env, args []string) error {
@@ -115,7 +118,7 @@ func runBt(env *Env, args []string) error {
 		case 'T':
 			o.textAll = true
 		case 'p':
-			// The panic task: the default below.
+			o.panic = true
 		case 'R':
 			o.ref = op.arg
 		case 'g':
@@ -183,6 +186,13 @@ func runBt(env *Env, args []string) error {
 			targets = append(targets, ts...)
 		}
 	default:
+		if a, ok := p.CurrentTask(); ok && !o.panic {
+			// The context chosen with set.
+			if t, ok := byAddr[a]; ok {
+				targets = append(targets, t)
+				break
+			}
+		}
 		a, cpu, ok := k.PanicTask()
 		if !ok {
 			// No panic CPU recorded (a live kernel or a dump taken

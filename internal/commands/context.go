@@ -1,6 +1,9 @@
 package commands
 
 import (
+	"fmt"
+	"strconv"
+
 	"kdive/internal/kernel/tasks"
 	"kdive/internal/program"
 )
@@ -9,5 +12,67 @@ import (
 // else the panic task (see panicTask). Commands that act on one task when
 // given none (bt, files, net -s, vm, task, sig) call this.
 func currentTask(p *program.Program, all []tasks.Task, running map[int]uint64) (tasks.Task, bool) {
+	if a, ok := p.CurrentTask(); ok {
+		for _, t := range all {
+			if t.Addr == a {
+				return t, true
+			}
+		}
+	}
 	return panicTask(p, all, running)
+}
+
+// contextTask lists the tasks and returns the current context's task.
+func contextTask(p *program.Program) (tasks.Task, []tasks.Task, error) {
+	tl, err := tasks.List(p, tasks.Options{})
+	if err != nil {
+		return tasks.Task{}, nil, err
+	}
+	run, err := tasks.Running(p, nil)
+	if err != nil {
+		return tasks.Task{}, nil, err
+	}
+	t, ok := currentTask(p, tl.Tasks, run)
+	if !ok {
+		return tasks.Task{}, nil, fmt.Errorf("no current task: no panic task and no task running on CPU 0")
+	}
+	return t, tl.Tasks, nil
+}
+
+// taskArg is one pid or task argument resolved as crash's str_to_context
+// does: a decimal number that is some task's pid (every task with that
+// pid), else a hexadecimal task_struct address of a listed task.
+func taskArg(all []tasks.Task, a string) ([]tasks.Task, bool) {
+	if isCrashDecimal(a) {
+		if pid, err := strconv.ParseInt(a, 10, 32); err == nil {
+			var out []tasks.Task
+			for _, t := range all {
+				if int64(t.PID) == pid {
+					out = append(out, t)
+				}
+			}
+			if len(out) > 0 {
+				return out, true
+			}
+		}
+	}
+	if isCrashHex(a) {
+		if v, err := parseCrashHex(a); err == nil {
+			for _, t := range all {
+				if t.Addr == v {
+					return []tasks.Task{t}, true
+				}
+			}
+		}
+	}
+	return nil, false
+}
+
+// taskCPU is the CPU crash shows for a task: an idle task's own CPU, else
+// the task's thread_info.cpu.
+func taskCPU(t tasks.Task) int {
+	if t.Idle {
+		return t.IdleCPU
+	}
+	return t.CPU
 }

@@ -41,7 +41,8 @@ func init() {
        -c  the inode, its i_mapping and the number of pages it caches
            (address_space.nrpages) instead of FILE and DENTRY.
 
-  With no argument the task is the panic task.
+  With no argument the task is the current context (the panic task
+  unless another was chosen with set).
 
 EXAMPLE
     kdive> files 105
@@ -111,7 +112,7 @@ func runFiles(env *Env, args []string) error {
 		if err != nil {
 			return err
 		}
-		t, ok := panicTask(p, tl.Tasks, run)
+		t, ok := currentTask(p, tl.Tasks, run)
 		if !ok {
 			return errors.New("no panic task: give a pid or task")
 		}

@@ -26,8 +26,8 @@ func init() {
   format of crash's "net": the address of each struct net_device, its name
   and its IPv4 addresses (in_device.ifa_list, comma-separated).
 
-  With no argument the namespace is the panic task's (crash's current
-  context), init_net when that task has none.
+  With no argument the namespace is the current context's (the panic
+  task unless another was chosen with set), init_net when it has none.
 
    -n pid | task  the devices of that task's network namespace
                   (task->nsproxy->net_ns).
@@ -38,8 +38,8 @@ func init() {
    -a             the ARP cache (arp_tbl): each neighbour, its IP address,
                   hardware type and address, device and NUD state; nothing
                   when the cache is empty.
-   -s [pid | task]  the open sockets of each task given (the panic task by
-                  default): fd, struct socket, struct sock, family:type
+   -s [pid | task]  the open sockets of each task given (the current
+                  context by default): fd, struct socket, struct sock, family:type
                   and, for INET and INET6, the bound and peer
                   address-port pairs.
 
@@ -196,7 +196,7 @@ func netSockets(env *Env, args []string) error {
 		if err != nil {
 			return err
 		}
-		t, ok := panicTask(p, tl.Tasks, run)
+		t, ok := currentTask(p, tl.Tasks, run)
 		if !ok {
 			return errors.New("no panic task: give a pid or task")
 		}
@@ -312,7 +312,7 @@ func taskHeader(w io.Writer, t tasks.Task, newline bool) {
 func defaultNetNS(p *program.Program) (uint64, error) {
 	if tl, err := tasks.List(p, tasks.Options{}); err == nil {
 		if run, err := tasks.Running(p, nil); err == nil {
-			if t, ok := panicTask(p, tl.Tasks, run); ok {
+			if t, ok := currentTask(p, tl.Tasks, run); ok {
 				if ns, err := net.TaskNamespace(p, t.Addr); err == nil {
 					return ns, nil
 				}

@@ -129,6 +129,12 @@ func (e *progEnv) symbolize(addr uint64) (string, bool) {
 }
 
 func (e *progEnv) printOpts(radix int) expr.PrintOpts {
+	if radix == 0 {
+		// The session's default (set radix / set hex).
+		if r, ok := e.prog.(interface{ OutputRadix() int }); ok {
+			radix = r.OutputRadix()
+		}
+	}
 	return expr.PrintOpts{Radix: radix, Symbolize: e.symbolize}
 }
 

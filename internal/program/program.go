@@ -19,6 +19,7 @@ type Program struct {
 	NrCPUs int
 
 	impl *state // filled by Open
+	ctx  sessionContext
 }
 
 // FaultError is a virtual address that cannot be read.

@@ -1,0 +1,119 @@
+package mm_test
+
+import (
+	"sort"
+	"strconv"
+	"testing"
+
+	"kdive/internal/kernel/fs"
+	"kdive/internal/kernel/mm"
+	"kdive/internal/kernel/tasks"
+	"kdive/internal/program"
+	"kdive/internal/testcorpus"
+)
+
+func openCorpus(t *testing.T, sc, vml string) *program.Program {
+	t.Helper()
+	p, err := program.Open(vml, testcorpus.File(t, sc, testcorpus.KdumpLZO), program.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+func holder(t *testing.T, p *program.Program, sc string) tasks.Task {
+	t.Helper()
+	pid, err := strconv.Atoi(testcorpus.Truth(t, sc)["holder_pid"][0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	tl, err := tasks.List(p, tasks.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tk := range tl.Tasks {
+		if int(tk.PID) == pid {
+			return tk
+		}
+	}
+	t.Fatalf("no task %d", pid)
+	return tasks.Task{}
+}
+
+// The holder process's VMAs from the maple tree, checked against what the
+// kernel itself counts in its mm_struct: as many VMAs as mm->map_count,
+// their pages adding up to mm->total_vm, in order without overlap, each
+// pointing back to the mm, the text (start_code), the stack (start_stack),
+// the heap (brk) and the vDSO inside one of them, and the VMA of the
+// text mapping the executable (mm->exe_file's path). With vmlinux and
+// with the dump's BTF.
+func TestCorpusVMAs(t *testing.T) {
+	testcorpus.Dir(t)
+	vml := testcorpus.Vmlinux(t)
+	for _, sc := range testcorpus.Scenarios() {
+		for _, v := range []string{vml, ""} {
+			name := sc + "/vmlinux"
+			if v == "" {
+				name = sc + "/btf"
+			}
+			t.Run(name, func(t *testing.T) {
+				p := openCorpus(t, sc, v)
+				h := holder(t, p, sc)
+				as, err := mm.ReadAddressSpace(p, h.Mm, true)
+				if err != nil || as.Err != nil {
+					t.Fatal(err, as.Err)
+				}
+				if int64(len(as.VMAs)) != as.MapCount || len(as.VMAs) < 5 {
+					t.Errorf("%d VMAs, map_count %d", len(as.VMAs), as.MapCount)
+				}
+				var pages uint64
+				for i, vma := range as.VMAs {
+					pages += (vma.End - vma.Start) / 4096
+					if vma.Mm != h.Mm || vma.Start >= vma.End || (i > 0 && vma.Start < as.VMAs[i-1].End) {
+						t.Errorf("VMA %d: %+v", i, vma)
+					}
+				}
+				if pages != as.TotalVM {
+					t.Errorf("VMA pages %d, total_vm %d", pages, as.TotalVM)
+				}
+				member := func(m string) uint64 {
+					o, err := p.MemberOffset("mm_struct", m)
+					if err != nil {
+						t.Fatal(err)
+					}
+					x, err := p.ReadU64(h.Mm + o)
+					if err != nil {
+						t.Fatal(err)
+					}
+					return x
+				}
+				in := func(what string, a uint64) *mm.VMA {
+					i := sort.Search(len(as.VMAs), func(i int) bool { return as.VMAs[i].End > a })
+					if i == len(as.VMAs) || as.VMAs[i].Start > a {
+						t.Errorf("%s %#x in no VMA", what, a)
+						return nil
+					}
+					return &as.VMAs[i]
+				}
+				text := in("start_code", member("start_code"))
+				in("start_stack", member("start_stack"))
+				in("brk", member("brk")-1)
+				in("context.vdso", member("context.vdso"))
+				exe := member("exe_file")
+				r, err := fs.New(p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				f, err := r.File(exe, -1, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if text != nil && (text.Path != f.Path || text.File == 0) {
+					t.Errorf("text VMA maps %q (file %#x), exe_file is %q", text.Path, text.File, f.Path)
+				}
+				t.Logf("%d VMAs, exe %s", len(as.VMAs), f.Path)
+			})
+		}
+	}
+}

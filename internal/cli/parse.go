@@ -154,7 +154,23 @@ func findSplit(s string) (int, byte) {
 // and the quotes are removed ("" gives an empty word); a word that starts
 // with '(' runs to the matching ')' even across blanks, parentheses kept.
 // An unterminated quote or parenthesis runs to the end of the line.
-func SplitWords(s string) []string {
+func SplitWords(s string) []string { return splitWords(s, false) }
+
+// SplitWordsQuoted is SplitWords keeping the single quotes of a '...' word
+// (crash's parse_line leaves them: ps and foreach take a 'regex' that way).
+func SplitWordsQuoted(s string) []string { return splitWords(s, true) }
+
+// commandText is the part of a command line before its pipe or
+// redirection.
+func commandText(s string) string {
+	s = strings.TrimSpace(strings.TrimRight(s, "\r\n"))
+	if i, _ := findSplit(s); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+func splitWords(s string, keepSingle bool) []string {
 	var words []string
 	var b strings.Builder
 	inWord := false
@@ -172,11 +188,18 @@ func SplitWords(s string) []string {
 		case c == '\'' || c == '"':
 			inWord = true
 			j := strings.IndexByte(s[i+1:], c)
+			keep := keepSingle && c == '\''
+			if keep {
+				b.WriteByte(c)
+			}
 			if j < 0 {
 				b.WriteString(s[i+1:])
 				i = len(s)
 			} else {
 				b.WriteString(s[i+1 : i+1+j])
+				if keep {
+					b.WriteByte(c)
+				}
 				i += j + 2
 			}
 		case c == '(' && !inWord:

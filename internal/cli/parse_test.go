@@ -125,3 +125,19 @@ func TestSplitWords(t *testing.T) {
 		}
 	}
 }
+
+func TestSplitWordsQuoted(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []string
+	}{
+		{"ps 'kworker.*' 1", []string{"ps", "'kworker.*'", "1"}},
+		{`foreach 'a b' "c d" bt`, []string{"foreach", "'a b'", "c d", "bt"}},
+		{"x 'unterminated", []string{"x", "'unterminated"}},
+	}
+	for _, tt := range tests {
+		if got := SplitWordsQuoted(tt.in); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("SplitWordsQuoted(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

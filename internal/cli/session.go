@@ -179,6 +179,12 @@ func (s *Session) RunLine(line string) error {
 		// crash main.c: exec_command: error(INFO, "command not found: %s\n")
 		return s.report(s.name(), fmt.Errorf("command not found: %s", l.Args[0]))
 	}
+	if c.KeepQuotes {
+		// crash's 'regex' arguments keep their quotes.
+		if words := SplitWordsQuoted(commandText(line)); len(words) == len(l.Args) {
+			l.Args = append([]string{l.Args[0]}, words[1:]...)
+		}
+	}
 	if s.Prog == nil && !c.NoProgram {
 		return s.report(c.Name, errors.New("no dump file is open"))
 	}

@@ -76,6 +76,13 @@ func registerFakes() {
 			},
 		})
 		commands.Register(&commands.Command{
+			Name: "zz-quoted", Summary: "keeps single quotes", NoProgram: true, KeepQuotes: true,
+			Run: func(env *commands.Env, args []string) error {
+				fmt.Fprintf(env.Out, "%s\n", strings.Join(args, "|"))
+				return nil
+			},
+		})
+		commands.Register(&commands.Command{
 			Name: "zz-needsdump", Summary: "needs a program",
 			Run: func(env *commands.Env, args []string) error { return nil },
 		})
@@ -87,6 +94,18 @@ func newTestSession() (*Session, *bytes.Buffer, *bytes.Buffer) {
 	var out, errb bytes.Buffer
 	s := NewSession(nil, strings.NewReader(""), &out, &errb)
 	return s, &out, &errb
+}
+
+// A KeepQuotes command (ps, foreach) gets crash's 'regex' words with
+// their quotes; double quotes still group and go.
+func TestRunLineKeepQuotes(t *testing.T) {
+	s, out, _ := newTestSession()
+	if err := s.RunLine(`zz-quoted 'a.*' "b c" d | cat`); err != nil {
+		t.Fatal(err)
+	}
+	if got := out.String(); got != "'a.*'|b c|d\n" {
+		t.Errorf("out = %q", got)
+	}
 }
 
 func TestRunLineOK(t *testing.T) {

@@ -21,9 +21,10 @@ import (
 
 func init() {
 	Register(&Command{
-		Name:    "ps",
-		Summary: "display process status information",
-		Usage:   psSynopsis,
+		Name:       "ps",
+		KeepQuotes: true,
+		Summary:    "display process status information",
+		Usage:      psSynopsis,
 		Help: `  This command displays process status for every task of the system (each
   thread of each process, and each CPU's idle task), or for the tasks
   selected by the arguments, in the format of crash's "ps":

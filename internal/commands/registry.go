@@ -27,6 +27,9 @@ type Command struct {
 	Help    string // full help text (options and examples)
 	// NoProgram marks commands that run without an open dump.
 	NoProgram bool
+	// KeepQuotes gives Run the single quotes of a '...' argument, as
+	// crash's parse_line leaves them (ps and foreach 'regex').
+	KeepQuotes bool
 	// Run executes the command. An error is printed as one line
 	// "NAME: message" on stderr by the caller.
 	Run func(env *Env, args []string) error

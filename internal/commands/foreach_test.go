@@ -1,0 +1,103 @@
+package commands
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+
+	"kdive/internal/kernel/tasks"
+	"kdive/internal/testcorpus"
+)
+
+var taskHdr = regexp.MustCompile(`(?m)^PID: (\d+) +TASK: ([0-9a-f]{16})  CPU: (\d+|-|\?) +COMMAND: "(.*)"$`)
+
+// foreach bt shows every task once, in ps order, each block equal to bt
+// of that task and separated by one blank line; foreach files has the
+// holder's files; selectors (state, kernel, user, pid, name, 'regex')
+// narrow the set. Every scenario, with and without vmlinux.
+func TestForeachCorpus(t *testing.T) {
+	for _, sc := range testcorpus.Scenarios() {
+		truth := testcorpus.TruthOf(t, sc, testcorpus.TruthFile)
+		holder := first1(truth["holder_pid"])
+		for name, p := range openBoth(t, sc) {
+			t.Run(sc+"/"+name, func(t *testing.T) {
+				tl, err := tasks.List(p, tasks.Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				out := runCmd(t, p, "foreach", "bt")
+				blocks := strings.Split(strings.TrimSuffix(out, "\n"), "\n\n")
+				if len(blocks) != len(tl.Tasks) {
+					t.Fatalf("foreach bt: %d blocks for %d tasks", len(blocks), len(tl.Tasks))
+				}
+				seen := map[string]bool{}
+				for _, b := range blocks {
+					m := taskHdr.FindStringSubmatch(b)
+					if m == nil || !strings.HasPrefix(b, m[0]) {
+						t.Fatalf("block without a header:\n%s", b)
+					}
+					seen[m[2]] = true
+				}
+				for _, tk := range tl.Tasks {
+					a := fmt.Sprintf("%x", tk.Addr)
+					if !seen[a] {
+						t.Errorf("foreach bt lacks task %s (pid %d %s)", a, tk.PID, tk.Comm)
+					}
+				}
+				// A block is bt of that task.
+				for _, b := range []string{blocks[0], blocks[len(blocks)/2], blocks[len(blocks)-1]} {
+					a := taskHdr.FindStringSubmatch(b)[2]
+					if want := runCmd(t, p, "bt", a); b+"\n" != want {
+						t.Errorf("foreach block:\n%s\nbt %s:\n%s", b, a, want)
+					}
+				}
+				files := runCmd(t, p, "foreach", "files")
+				hb := runCmd(t, p, "files", holder)
+				if !strings.Contains(files, strings.TrimSuffix(hb, "\n")) {
+					t.Errorf("foreach files lacks the holder's table:\n%s", hb)
+				}
+				for _, fd := range truth["holder_fd"] {
+					f := strings.Fields(fd)
+					if !regexp.MustCompile(`(?m)^ +` + f[0] + ` [0-9a-f]{16} .* ` + regexp.QuoteMeta(f[1]) + `$`).MatchString(files) {
+						t.Errorf("foreach files lacks fd %s", fd)
+					}
+				}
+				// Selectors.
+				bits := tasks.StateBitsFor(p.Info().OSRelease)
+				count := func(f func(tasks.Task) bool) int {
+					n := 0
+					for _, tk := range tl.Tasks {
+						if f(tk) {
+							n++
+						}
+					}
+					return n
+				}
+				for _, c := range []struct {
+					args []string
+					want int
+				}{
+					{[]string{"RU", "task", "-R", "pid"}, count(func(tk tasks.Task) bool { return bits.String(tk.StateValue()) == "RU" })},
+					{[]string{"ID", "task", "-R", "pid"}, count(func(tk tasks.Task) bool { return bits.String(tk.StateValue()) == "ID" })},
+					{[]string{"kernel", "task", "-R", "pid"}, count(func(tk tasks.Task) bool { return tk.IsKernelThread() })},
+					{[]string{"user", "task", "-R", "pid"}, count(func(tk tasks.Task) bool { return !tk.IsKernelThread() })},
+					{[]string{"active", "task", "-R", "pid"}, len(tasks.PossibleCPUs(p))},
+					{[]string{"1", holder, "task", "-R", "pid"}, 2},
+					{[]string{"'^kworker/'", "task", "-R", "pid"}, count(func(tk tasks.Task) bool { return strings.HasPrefix(tk.Comm, "kworker/") })},
+					{[]string{"init", "task", "-R", "pid"}, 1},
+				} {
+					got := runCmd(t, p, "foreach", c.args...)
+					if n := len(taskHdr.FindAllString(got, -1)); n != c.want || n > 0 && strings.Count(got, "\n\n") != n {
+						t.Errorf("foreach %v: %d tasks, want %d:\n%s", c.args, n, c.want, got)
+					}
+				}
+				// ps: one table.
+				ps := runCmd(t, p, "foreach", "kernel", "ps")
+				if strings.Count(ps, "   PID    PPID") != 1 || strings.Count(ps, "\n") != 1+count(func(tk tasks.Task) bool { return tk.IsKernelThread() }) {
+					t.Errorf("foreach kernel ps:\n%s", ps)
+				}
+			})
+		}
+	}
+}

@@ -30,7 +30,10 @@
 //
 // Use: Open, then LookupType ("struct task_struct", "task_struct", "u64"),
 // LookupKind, Sizeof, MemberOffset(t, "a.b[2].c"), Variable, FuncType,
-// Function, Enumerator; NewSource adapts an Index to internal/types.
+// Function, Enumerator; NewSource adapts an Index to internal/types;
+// LineAt and InlineChain give an address's source line (as gdb and crash
+// print it) and inlined calls, from line programs decoded per unit on
+// first use (lines.go).
 // Malformed debug information gives errors naming the section and offset.
 // An Index is safe for concurrent use; Close must not race with lookups.
 package dwarfx
@@ -144,6 +147,8 @@ type Index struct {
 
 	// Stats of the indexing pass.
 	Stats Stats
+
+	ln lineState // line tables and inlined calls, loaded on first use (lines.go)
 }
 
 // Stats describes the indexing pass.
@@ -183,6 +188,7 @@ func OpenBytes(name string, data []byte) (*Index, error) {
 // them are copies.
 func (ix *Index) Close() error {
 	ix.ef.close()
+	ix.ln.close()
 	ix.info, ix.types, ix.abbrev, ix.str, ix.lineStr, ix.strOffsets, ix.addr = nil, nil, nil, nil, nil, nil, nil
 	return nil
 }

@@ -44,7 +44,10 @@ func init() {
              ->rss_stat, plus the threads' unsynchronized counts)
     COMM     its command; kernel threads are shown as [name]
 
-  Tasks are listed by pid, the idle tasks first in CPU order.
+  Tasks are listed by pid, the idle tasks first in CPU order.  The task
+  list (init_task.tasks and each process's threads) is checked against
+  the pid IDR (init_pid_ns.idr): a task found by one walk and not the
+  other is named in a warning.
 
       pid  a process id (decimal).
      task  a task_struct address (hexadecimal).
@@ -122,6 +125,8 @@ type PsData struct {
 	Tasks    []PsTask // crash's order: by pid, the idle tasks by CPU
 	byAddr   map[uint64]int
 	Warnings []string
+	// PIDCheck compares init_pid_ns's IDR with the task list.
+	PIDCheck *tasks.PIDCheck
 }
 
 // GatherPs reads every task, the running task of each CPU and the memory
@@ -131,7 +136,10 @@ func GatherPs(p *program.Program) (*PsData, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &PsData{Warnings: r.Warnings}
+	// The pid IDR cross-check: a task one walk finds and the other does
+	// not is a warning, never hidden.
+	chk := tasks.CheckPIDs(p, r)
+	d := &PsData{Warnings: r.Warnings, PIDCheck: chk}
 	running, err := tasks.Running(p, nil)
 	if err != nil {
 		d.Warnings = append(d.Warnings, err.Error())

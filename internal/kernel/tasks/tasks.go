@@ -67,6 +67,8 @@ type Task struct {
 type Result struct {
 	Tasks    []Task
 	Warnings []string
+	// PIDCheck is the pid IDR cross-check, when CheckPIDs ran.
+	PIDCheck *PIDCheck
 }
 
 // Caps on walks.

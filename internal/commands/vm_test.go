@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"kdive/internal/kernel/mm"
+	"kdive/internal/kernel/tasks"
+	"kdive/internal/program"
 	"kdive/internal/testcorpus"
 )
 
@@ -80,4 +82,88 @@ func TestVmHolder(t *testing.T) {
 			t.Errorf("vm -m:\n%.300s", out)
 		}
 	}
+}
+
+// vtop -u of user addresses of the holder: the first page of its text
+// VMA (/bin/busybox at file offset 0) read physically (rd -p) at the
+// translated address is busybox's ELF header, whose entry point lies in
+// the executable VMA; the bytes at mm->arg_start are its command line,
+// which names the script the guest's truth shows open (/holder.sh). An
+// address in no VMA is "(not accessible)"; a kernel thread has no user
+// space. On the unfiltered ELF dump (the kdump files exclude user pages),
+// with and without vmlinux.
+func TestVtopUser(t *testing.T) {
+	vml := testcorpus.Vmlinux(t)
+	for _, v := range []string{vml, ""} {
+		p := openProg(t, v, testcorpus.File(t, "oops-proc", "vmcore.elf"))
+		env := &Env{Prog: p}
+		pid := testcorpus.Truth(t, "oops-proc")["holder_pid"][0]
+		h := holderTask(t, p, pid)
+		as, err := mm.ReadAddressSpace(p, h.Mm, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		phys := func(va uint64) uint64 {
+			out, err := mmRun(t, env, "vtop", "-c", pid, "-u", fmt.Sprintf("%x", va))
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := strings.Fields(strings.Split(out, "\n")[1])
+			if len(f) != 2 || f[0] != fmt.Sprintf("%x", va) || !strings.Contains(out, "   PTE: ") || !strings.Contains(out, "      VMA            START") {
+				t.Fatalf("vtop -u %x:\n%s", va, out)
+			}
+			var pa uint64
+			fmt.Sscanf(f[1], "%x", &pa)
+			return pa
+		}
+		text := as.VMAs[0]
+		pa := phys(text.Start)
+		hdr, err := mmRun(t, env, "rd", "-p", "-64", fmt.Sprintf("%x", pa), "4")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var w []string // the four 64-bit words
+		for _, l := range strings.Split(hdr, "\n") {
+			if f := strings.Fields(l); len(f) >= 3 {
+				w = append(w, f[1], f[2])
+			}
+		}
+		var entry uint64
+		if len(w) > 3 {
+			fmt.Sscanf(w[3], "%x", &entry)
+		}
+		if len(w) < 4 || !strings.HasSuffix(w[0], "464c457f") || entry < as.VMAs[1].Start || entry >= as.VMAs[1].End || as.VMAs[1].Flags&4 == 0 {
+			t.Errorf("page of %x (phys %x) is no ELF header with an entry in %x-%x:\n%s", text.Start, pa, as.VMAs[1].Start, as.VMAs[1].End, hdr)
+		}
+		o, _ := p.MemberOffset("mm_struct", "arg_start")
+		argStart, _ := p.ReadU64(h.Mm + o)
+		pa = phys(argStart)
+		b := make([]byte, 64)
+		if _, err := p.ReadPhysAt(b, pa); err != nil || !strings.Contains(string(b), "/holder.sh") {
+			t.Errorf("command line at %x (phys %x): %q %v", argStart, pa, b, err)
+		}
+		out, _ := mmRun(t, env, "vtop", "-c", pid, "-u", "1000")
+		if out != "VIRTUAL     PHYSICAL        \n1000        (not accessible)\n\n" {
+			t.Errorf("vtop -u 1000: %q", out)
+		}
+		out, _ = mmRun(t, env, "vtop", "-c", "2", "-u", "400000")
+		if !strings.Contains(out, "(not accessible)") {
+			t.Errorf("vtop -c 2 -u 400000: %q", out)
+		}
+	}
+}
+
+func holderTask(t *testing.T, p *program.Program, pid string) tasks.Task {
+	t.Helper()
+	tl, err := tasks.List(p, tasks.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tk := range tl.Tasks {
+		if fmt.Sprint(tk.PID) == pid {
+			return tk
+		}
+	}
+	t.Fatalf("no task %s", pid)
+	return tasks.Task{}
 }

@@ -15,6 +15,8 @@ import (
 	"sync"
 
 	"kdive/internal/arch/amd64"
+	"kdive/internal/kernel/mm"
+	"kdive/internal/kernel/tasks"
 	"kdive/internal/program"
 )
 
@@ -87,6 +89,7 @@ func vtopCommand(env *Env, args []string) error {
 		return err
 	}
 	var user, kernel bool
+	var ctxArg string
 	for _, o := range opts {
 		switch o.c {
 		case 'u':
@@ -94,7 +97,7 @@ func vtopCommand(env *Env, args []string) error {
 		case 'k':
 			kernel = true
 		case 'c':
-			return fmt.Errorf("-c %s: translating through a task's page tables is not supported", o.arg)
+			ctxArg = o.arg
 		}
 	}
 	if len(rest) == 0 {
@@ -104,10 +107,28 @@ func vtopCommand(env *Env, args []string) error {
 	if user && kernel {
 		return errors.New("-u and -k options are mutually exclusive")
 	}
-	if user {
-		return errors.New("-u: user virtual addresses are not supported: kdive does not translate user space")
-	}
 	p := env.Prog
+	// The task whose page tables translate user addresses: -c pid|task,
+	// else the current context.
+	var task *tasks.Task
+	ctxTask := func() (*tasks.Task, error) {
+		if task != nil {
+			return task, nil
+		}
+		cur, all, err := contextTask(p)
+		if err != nil {
+			return nil, err
+		}
+		if ctxArg != "" {
+			ts, ok := taskArg(all, ctxArg)
+			if !ok {
+				return nil, fmt.Errorf("invalid task or pid value: %s", ctxArg)
+			}
+			cur = ts[0]
+		}
+		task = &cur
+		return task, nil
+	}
 	var v *ksymView
 	syms := lazySyms(func() *ksymView {
 		if v == nil {
@@ -127,11 +148,18 @@ func vtopCommand(env *Env, args []string) error {
 			return fmt.Errorf("invalid input: \"%s\"", a)
 		}
 		kv := addr >= kvBaseOf(p)
-		if !kv && !kernel {
-			return fmt.Errorf("%x: user virtual addresses are not supported: kdive does not translate user space", addr)
-		}
 		if i > 0 {
 			fmt.Fprintf(env.Out, "\n")
+		}
+		if user || (!kv && !kernel) {
+			t, err := ctxTask()
+			if err != nil {
+				return err
+			}
+			if err := vt.doUser(addr, *t); err != nil {
+				return err
+			}
+			continue
 		}
 		if err := vt.do(addr); err != nil {
 			return err
@@ -399,4 +427,84 @@ func (vt *vtopper) readString(addr uint64) string {
 		return string(b[:i])
 	}
 	return string(b)
+}
+
+// doUser is crash's do_vtop for a user virtual address: the walk of the
+// task's page tables (x86_64_uvtop_level4), the VMA that holds the
+// address, the swap entry or file offset of a page not present, and the
+// page's struct page.
+func (vt *vtopper) doUser(vaddr uint64, t tasks.Task) error {
+	p := vt.env.Prog
+	w := vt.env.Out
+	fmt.Fprintf(w, "%-10s  %-16s\n", "VIRTUAL", "PHYSICAL")
+	if t.Mm == 0 {
+		fmt.Fprintf(w, "%-10x  (not accessible)\n\n", vaddr)
+		return nil
+	}
+	as, err := mm.ReadAddressSpace(p, t.Mm, true)
+	if err != nil {
+		return err
+	}
+	var vma *mm.VMA
+	for i := range as.VMAs {
+		if v := &as.VMAs[i]; vaddr >= v.Start && vaddr < v.End {
+			vma = v
+		}
+	}
+	if vma == nil {
+		if as.Err != nil {
+			return fmt.Errorf("%x: %v", vaddr, as.Err)
+		}
+		fmt.Fprintf(w, "%-10x  (not accessible)\n\n", vaddr)
+		return nil
+	}
+	walker := userWalker(p, as.PGD)
+	if pa, err := p.Translate(as.PGD); err == nil {
+		walker.Root = pa
+	}
+	pa, size, steps, werr := walker.Walk(vaddr)
+	var te *amd64.TranslateError
+	if werr != nil && !errors.As(werr, &te) {
+		return werr
+	}
+	if werr == nil {
+		fmt.Fprintf(w, "%-10x  %-16x\n\n", vaddr, pa)
+	} else {
+		fmt.Fprintf(w, "%-10x  %s\n\n", vaddr, "(not mapped)")
+	}
+	for _, s := range steps {
+		fmt.Fprintf(w, "   %s: %x => %x\n", s.Level, s.TableAddr, s.Entry)
+	}
+	if werr == nil {
+		last := steps[len(steps)-1].Entry
+		switch size {
+		case 1 << 30:
+			fmt.Fprintf(w, "  PAGE: %x  (1GB)\n\n", last&0x000fffffc0000000)
+		case 1 << 21:
+			fmt.Fprintf(w, "  PAGE: %x  (2MB)\n\n", last&0x000fffffffe00000)
+		default:
+			fmt.Fprintf(w, "  PAGE: %x  \n\n", pa&^0xfff)
+		}
+		translatePTE(w, last)
+	} else if te.Level == "PTE" && te.Entry != 0 {
+		fmt.Fprintf(w, "\n")
+		translatePTE(w, te.Entry)
+	}
+	fmt.Fprintf(w, "\n")
+	fmt.Fprint(w, vmaHeader)
+	vmaLine(w, vma)
+	if werr != nil {
+		if te.Level == "PTE" && te.Entry != 0 {
+			typ, off := swapEntry(te.Entry)
+			fmt.Fprintf(w, "\nSWAP: (swap type %d)  OFFSET: %d\n", typ, off)
+		} else if vma.File != 0 && vma.Path != "" {
+			off := ((vaddr-vma.Start)>>12 + vma.Pgoff) << 12
+			fmt.Fprintf(w, "\nFILE: %s  OFFSET: %x\n", vma.Path, off)
+		}
+		fmt.Fprintf(w, "\n")
+		return nil
+	}
+	fmt.Fprintf(w, "\n")
+	vt.pageLine(pa)
+	return nil
 }

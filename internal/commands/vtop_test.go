@@ -55,7 +55,7 @@ func TestVtopOptions(t *testing.T) {
 		err := Lookup("vtop").Run(&Env{Prog: p, Out: &out, Err: &errb}, args)
 		return out.String(), err
 	}
-	for _, args := range [][]string{{"-u", "400000"}, {"400000"}, {"-c", "1", "ffffffff81000000"}, {"-u", "-k", "ffffffff81000000"}} {
+	for _, args := range [][]string{{"-u", "-k", "ffffffff81000000"}, {"-c", "99999", "400000"}} {
 		if _, err := run(args...); err == nil {
 			t.Errorf("vtop %v: no error", args)
 		}

@@ -15,6 +15,13 @@ func (p *Program) ReadAt(b []byte, addr uint64) (int, error) { return p.impl.rea
 // ReadPhysAt reads physical memory.
 func (p *Program) ReadPhysAt(b []byte, addr uint64) (int, error) { return p.impl.readPhys(b, addr) }
 
+// ReadPhysDirect reads physical memory straight from the dump, past the
+// page cache: for scans of all memory (search), which would only evict
+// the cache's useful pages. Safe for concurrent use.
+func (p *Program) ReadPhysDirect(b []byte, addr uint64) (int, error) {
+	return p.impl.d.ReadPhysAt(b, addr)
+}
+
 // Symbol returns the (KASLR-relocated) address of a kernel or module symbol.
 func (p *Program) Symbol(name string) (uint64, error) { return p.impl.symbol(name) }
 

@@ -443,9 +443,9 @@ type searchPrinter struct {
 	q       *search.Query
 	vals    []searchValue
 	context int
-	memtype bool   // physical
+	memtype bool          // physical
 	user    *amd64.Walker // the task's page tables (-u), for -x context
-	header  func() // a task's header, before its first match (-t)
+	header  func()        // a task's header, before its first match (-t)
 }
 
 func (pr *searchPrinter) emit(m search.Match) {

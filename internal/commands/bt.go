@@ -18,7 +18,7 @@ import (
 	"kdive/internal/program"
 )
 
-const btSynopsis = "[-a|-c cpu(s)|-p|-g] [-f] [-l] [-s [-x|-d]] [-t|-T] [-R ref] [-I ip] [-S sp] [pid | task]"
+const btSynopsis = "[-a|-c cpu(s)|-p|-g] [-f] [-l] [-s [-x|-d]] [-t|-T] [-e|-E|-r|-v] [-o] [-R ref] [-I ip] [-S sp] [pid | task]"
 
 func init() {
 	Register(&Command{
@@ -58,6 +58,18 @@ func init() {
         -d  decimal offsets with -s.
         -t  every text address on the stack from the trace's start.
         -T  every text address on the whole task stack.
+        -e  search the whole task stack for possible exception frames
+            (a struct pt_regs whose segments, flags, RIP and RSP are
+            plausible), each shown as a KERNEL-MODE or USER-MODE
+            EXCEPTION FRAME with its registers.
+        -E  the same search on each CPU's IRQ stack and exception stacks
+            (with -c, only those CPUs').
+        -r  the raw task stack, every word, as rd -s shows it.
+        -v  check every task's stack for an overflow: the STACK_END_MAGIC
+            word at the stack's end (and thread_info.task and .cpu where
+            the thread_info is at the stack's base).
+        -o  crash's alternative unwinder; kdive always walks the kernel's
+            ORC tables, so -o changes nothing.
        pid  a process ID.
       task  a task_struct address, in hexadecimal.
 
@@ -84,10 +96,14 @@ type btOptions struct {
 	group            bool
 	startIP, startSP uint64
 	panic            bool // -p: the panic task, whatever the context
+	eframes          bool // -e: search the stack for exception frames
+	eframesAll       bool // -E: search every CPU's IRQ and exception stacks
+	raw              bool // -r: the raw stack words
+	overflow         bool // -v: check every task for a stack overflow
 }
 
 func runBt(env *Env, args []string) error {
-	opts, rest, err := getopt("bt", args, "ac:flsxdtTpR:gI:S:")
+	opts, rest, err := getopt("bt", args, "ac:flsxdtTpR:gI:S:eEorv")
 	if err != nil {
 		writeUsage(env, "bt", btSynopsis)
 		return err
@@ -123,6 +139,17 @@ func runBt(env *Env, args []string) error {
 			o.ref = op.arg
 		case 'g':
 			o.group = true
+		case 'e':
+			o.eframes = true
+		case 'E':
+			o.eframesAll = true
+		case 'r':
+			o.raw = true
+		case 'v':
+			o.overflow = true
+		case 'o':
+			// crash's optional (older) x86-64 unwinder: kdive has one,
+			// the kernel's ORC tables.
 		case 'I', 'S':
 			v, err := parseAddrArg(op.arg, lazySyms(func() *ksymView { return viewOf(env.Prog) }))
 			if err != nil {
@@ -143,6 +170,9 @@ func runBt(env *Env, args []string) error {
 	tl, err := tasks.List(p, tasks.Options{})
 	if err != nil {
 		return err
+	}
+	if o.overflow {
+		return btOverflow(env.Out, p, tl.Tasks)
 	}
 	var targets []tasks.Task
 	byAddr := map[uint64]tasks.Task{}
@@ -229,10 +259,20 @@ func runBt(env *Env, args []string) error {
 		}
 		targets = all
 	}
+	if o.eframesAll && len(targets) > 0 {
+		var cpus map[int]bool
+		if o.hasCPUs {
+			cpus = map[int]bool{}
+			for _, c := range o.cpus {
+				cpus[c] = true
+			}
+		}
+		return btEframeSearchAll(env.Out, p, k, targets[0].Addr, cpus)
+	}
 	printed := 0
 	for _, t := range targets {
 		var buf bytes.Buffer
-		if err := btTask(&buf, p, k, t, &o); err != nil {
+		if err := btRun(&buf, p, k, t, &o); err != nil {
 			if len(targets) == 1 {
 				return err
 			}

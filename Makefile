@@ -7,7 +7,7 @@ export PATH := /usr/local/go/bin:$(PATH)
 build:
 	$(GO) build -o kdive ./cmd/kdive
 
-# Builds the real-dump corpus if missing (QEMU + kdump; ~10 min from scratch),
+# Builds the real-dump corpora if missing (QEMU + kdump; ~10 + ~8 min from scratch),
 # then runs every test against it, then each fuzz target briefly.
 test: corpus
 	./scripts/install-peers.sh
@@ -18,8 +18,11 @@ test: corpus
 unit:
 	$(GO) test ./...
 
+# Both corpora: the base one (goldens are tied to it) and the ext one
+# (testdata/rig/ext: hung task, softirq oops, sockets, threads, slab cases).
 corpus:
 	./testdata/rig/ensure-corpus.sh
+	RIG_SET=ext ./testdata/rig/ensure-corpus.sh
 
 # kdive's main job on a sample dump the rig produced.
 sample: build corpus

@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 )
@@ -230,32 +229,8 @@ func repoRoot() string {
 // CheckComplete verifies a corpus directory: MANIFEST present, every file
 // it lists present with its size, and every scenario with every file.
 func CheckComplete(dir string) error {
-	f, err := os.Open(filepath.Join(dir, "MANIFEST"))
+	listed, err := checkManifest(dir)
 	if err != nil {
-		return err
-	}
-	defer f.Close()
-	listed := map[string]bool{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		size, name, ok := strings.Cut(sc.Text(), " ")
-		if !ok {
-			return fmt.Errorf("MANIFEST: bad line %q", sc.Text())
-		}
-		want, err := strconv.ParseInt(size, 10, 64)
-		if err != nil {
-			return fmt.Errorf("MANIFEST: bad size in %q", sc.Text())
-		}
-		st, err := os.Stat(filepath.Join(dir, name))
-		if err != nil {
-			return err
-		}
-		if st.Size() != want {
-			return fmt.Errorf("%s: size %d, MANIFEST says %d", name, st.Size(), want)
-		}
-		listed[name] = true
-	}
-	if err := sc.Err(); err != nil {
 		return err
 	}
 	need := []string{"vmlinux", "kernel-version", "modules/kdive_rig.ko", "modules/dummy.ko"}

@@ -7,8 +7,11 @@
 #
 # Environment:
 #   KDIVE_CACHE         cache root (default $HOME/.cache/kdive)
-#   RIG_SCENARIOS       space-separated subset of scenarios (default: all);
-#                       a subset builds into corpus-<hash>-partial, never the
+#   RIG_SET             which corpus: base (default; corpus-<hash>, linked as
+#                       corpus) or ext (the extended scenarios of ext/:
+#                       corpus-ext-<hash>, linked as corpus-ext)
+#   RIG_SCENARIOS       space-separated subset of the set's scenarios (default:
+#                       all); a subset builds into <corpus>-partial, never the
 #                       real corpus
 #   RIG_BOOT_TIMEOUT    seconds one QEMU boot may take (default 600)
 #   KDIVE_KEEP_OLD_CORPORA=1  keep corpus-* directories of older rig inputs
@@ -18,10 +21,28 @@ shopt -s nullglob
 
 RIG_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CACHE=${KDIVE_CACHE:-${HOME:-/root}/.cache/kdive}
-ALL_SCENARIOS=(sysrq oops-proc oops-wq bugon)
-# Per-scenario files (keep in sync with internal/testcorpus.Formats and README.md).
-KDUMP_FILES=(vmcore.elf vmcore.flat vmcore.lzo vmcore.zlib vmcore.filtered.elf console.log truth.txt)
-QEMU_FILES=(qemu.elf qemu.kdump qemu-console.log qemu-truth.txt)
+RIG_SET=${RIG_SET:-base}
+# What each set builds (keep in sync with internal/testcorpus and README.md):
+#   SET_DIR    its inputs: guest/init, guest/holder.sh, module/ (one module),
+#              prog/*.c (static helper programs, ext only)
+#   MODNAME    its test module
+#   QEMU_DUMPS 1: also a second boot dumped by QEMU (qemu.elf, qemu.kdump)
+#   FULL_KDUMP 1: vmcore.flat, vmcore.zlib, vmcore.filtered.elf besides
+#              vmcore.elf and vmcore.lzo
+case "$RIG_SET" in
+base)
+	ALL_SCENARIOS=(sysrq oops-proc oops-wq bugon)
+	SET_DIR=$RIG_DIR MODNAME=kdive_rig PREFIX=corpus- LINK=corpus QEMU_DUMPS=1 FULL_KDUMP=1
+	;;
+ext)
+	ALL_SCENARIOS=(hung softirq tcp mthread uaf poison leak)
+	SET_DIR=$RIG_DIR/ext MODNAME=kdive_ext PREFIX=corpus-ext- LINK=corpus-ext QEMU_DUMPS=0 FULL_KDUMP=0
+	;;
+*)
+	echo "ensure-corpus: FAILED: RIG_SET must be base or ext, not '$RIG_SET'" >&2
+	exit 1
+	;;
+esac
 BOOT_TIMEOUT=${RIG_BOOT_TIMEOUT:-600}
 GUEST_MEM=512
 CRASHKERNEL=192M
@@ -34,19 +55,45 @@ fail() {
 }
 
 # ---------------------------------------------------------------- inputs hash
-inputs_hash() {
+# The base corpus is keyed by its inputs: guest/*, module/*, kernel-version
+# and this script. The script's own sha256 is replaced by BASE_SCRIPT_EPOCH
+# (its sha256 when the base corpus was last rebuilt), so that changes which do
+# not alter the base corpus (the ext set, say) keep the base corpus and the
+# golden outputs captured on it. A change that does alter what the base
+# scenarios produce must set BASE_SCRIPT_EPOCH to a new value.
+BASE_SCRIPT_EPOCH=058a28beee319ed6b97f934bc4035bf383fcd37cd87754a81bad5fe757948b90
+# input_sums: "SHA256  ./PATH" for every base input (ext/ excluded), or with
+# "ext" for every input of both sets (ext/ included).
+input_sums() {
 	(
 		cd "$RIG_DIR"
-		find . -type f \( -name '*.sh' -o -name '*.c' -o -name '*.h' -o -name Makefile \
-			-o -name kernel-version -o -path './guest/*' \) ! -name '*.mod.c' -print0 |
-			LC_ALL=C sort -z | xargs -0 sha256sum
-	) | sha256sum | cut -c1-16
+		if [ "${1:-}" = ext ]; then
+			find . -type f \( -name '*.sh' -o -name '*.c' -o -name '*.h' -o -name Makefile \
+				-o -name kernel-version -o -path './guest/*' -o -path './ext/*' \) \
+				! -name '*.mod.c' ! -name '*.md' -print0
+		else
+			find . -type f \( -name '*.sh' -o -name '*.c' -o -name '*.h' -o -name Makefile \
+				-o -name kernel-version -o -path './guest/*' \) ! -name '*.mod.c' \
+				! -path './ext/*' -print0
+		fi | LC_ALL=C sort -z | xargs -0 sha256sum
+	)
+}
+inputs_hash() {
+	if [ "$RIG_SET" = ext ]; then
+		input_sums ext
+	else
+		input_sums | sed "s|^[0-9a-f]*  \./ensure-corpus\.sh\$|$BASE_SCRIPT_EPOCH  ./ensure-corpus.sh|"
+	fi | sha256sum | cut -c1-16
 }
 
-# corpus_complete DIR: MANIFEST present and every file in it has its size.
+# corpus_complete DIR: MANIFEST present and every file in it has its size;
+# a partial corpus must also hold the scenarios asked for now.
 corpus_complete() {
 	local dir=$1 size path
 	[ -f "$dir/MANIFEST" ] || return 1
+	if [ -n "$SUFFIX" ]; then
+		[ "$(cat "$dir/scenarios" 2>/dev/null)" = "${SCENARIOS[*]}" ] || return 1
+	fi
 	while read -r size path; do
 		[ -e "$dir/$path" ] || return 1
 		[ "$(stat -L -c %s "$dir/$path")" = "$size" ] || return 1
@@ -58,11 +105,11 @@ HASH=$(inputs_hash)
 SCENARIOS=(${RIG_SCENARIOS:-${ALL_SCENARIOS[*]}})
 SUFFIX=""
 [ "${SCENARIOS[*]}" = "${ALL_SCENARIOS[*]}" ] || SUFFIX=-partial
-CORPUS=$CACHE/corpus-$HASH$SUFFIX
+CORPUS=$CACHE/$PREFIX$HASH$SUFFIX
 
 if corpus_complete "$CORPUS"; then
-	if [ -z "$SUFFIX" ] && [ "$(readlink "$CACHE/corpus" 2>/dev/null)" != "corpus-$HASH" ]; then
-		ln -sfn "corpus-$HASH" "$CACHE/corpus.new" && mv -T "$CACHE/corpus.new" "$CACHE/corpus"
+	if [ -z "$SUFFIX" ] && [ "$(readlink "$CACHE/$LINK" 2>/dev/null)" != "$PREFIX$HASH" ]; then
+		ln -sfn "$PREFIX$HASH" "$CACHE/$LINK.new" && mv -T "$CACHE/$LINK.new" "$CACHE/$LINK"
 	fi
 	echo "$CORPUS"
 	exit 0
@@ -78,7 +125,7 @@ if corpus_complete "$CORPUS"; then
 	echo "$CORPUS"
 	exit 0
 fi
-log "building corpus $CORPUS (scenarios: ${SCENARIOS[*]})"
+log "building corpus $CORPUS (set $RIG_SET, scenarios: ${SCENARIOS[*]})"
 
 # ---------------------------------------------------------------- packages
 PINNED=$(tr -d ' \n' <"$RIG_DIR/kernel-version")
@@ -120,6 +167,7 @@ fi
 
 PKGS=(qemu-system-x86 kexec-tools makedumpfile busybox-static cpio gzip gcc make binutils
 	coreutils util-linux kmod xz-utils "linux-headers-$KVER")
+[ "$RIG_SET" = ext ] && PKGS+=(libc6-dev) # gcc -static helper programs
 installed "linux-image-$KVER" || PKGS+=("linux-image-$KVER-unsigned")
 MISSING=()
 for p in "${PKGS[@]}"; do installed "$p" || MISSING+=("$p"); done
@@ -160,7 +208,7 @@ fi
 [ -f "$DBGVMLINUX" ] || fail "no $DBGVMLINUX in ${DBGDEB[-1]}"
 
 # ---------------------------------------------------------------- build dir
-BUILD=$CACHE/build-$HASH$SUFFIX
+BUILD=$CACHE/build-$PREFIX$HASH$SUFFIX
 WORK=$CORPUS.tmp
 rm -rf "$BUILD" "$WORK"
 mkdir -p "$BUILD" "$WORK"
@@ -172,14 +220,31 @@ cleanup() {
 trap cleanup EXIT
 
 # ---------------------------------------------------------------- test module
-log "building module kdive_rig.ko against $HEADERS"
-cp -r "$RIG_DIR/module" "$BUILD/module"
-# Source paths in BUG() messages and DWARF read testdata/rig/module/..., wherever the cache is.
+log "building module $MODNAME.ko against $HEADERS"
+cp -r "$SET_DIR/module" "$BUILD/module"
+# Source paths in BUG() messages and DWARF read testdata/rig/[ext/]module/..., wherever the cache is.
+SRCPFX=testdata/rig${SET_DIR#"$RIG_DIR"}
 make -C "$HEADERS" M="$BUILD/module" \
-	KCFLAGS="-fmacro-prefix-map=$BUILD/module/=testdata/rig/module/ -fdebug-prefix-map=$BUILD/module/=testdata/rig/module/" \
+	KCFLAGS="-fmacro-prefix-map=$BUILD/module/=$SRCPFX/module/ -fdebug-prefix-map=$BUILD/module/=$SRCPFX/module/" \
 	modules >"$BUILD/module-build.log" 2>&1 ||
 	{ tail -30 "$BUILD/module-build.log" >&2; fail "module build"; }
-RIGKO=$BUILD/module/kdive_rig.ko
+RIGKO=$BUILD/module/$MODNAME.ko
+
+# ---------------------------------------------------------------- helper programs
+# prog/NAME.c -> NAME, static (the initramfs has no libc for them), with debug info.
+PROGS=()
+if [ -d "$SET_DIR/prog" ]; then
+	mkdir -p "$BUILD/prog"
+	for src in "$SET_DIR"/prog/*.c; do
+		name=${src##*/}
+		name=${name%.c}
+		log "building helper program $name (gcc -static)"
+		gcc -static -O2 -g -Wall -pthread -fdebug-prefix-map="$SET_DIR/prog/=$SRCPFX/prog/" \
+			-o "$BUILD/prog/$name" "$src" >"$BUILD/prog/$name.log" 2>&1 ||
+			{ cat "$BUILD/prog/$name.log" >&2; fail "building $name"; }
+		PROGS+=("$name")
+	done
+fi
 
 # ---------------------------------------------------------------- initramfs
 # The guest's modules and their dependencies, in load order (from the kernel's
@@ -229,10 +294,11 @@ for m in "${MODORDER[@]}"; do
 	esac
 	echo "$m" >>"$IR/etc/rig-modules"
 done
-cp "$RIGKO" "$IR/lib/modules/$KVER/kdive_rig.ko"
-cp "$RIG_DIR/guest/init" "$IR/init"
-cp "$RIG_DIR/guest/holder.sh" "$IR/holder.sh"
+cp "$RIGKO" "$IR/lib/modules/$KVER/$MODNAME.ko"
+cp "$SET_DIR/guest/init" "$IR/init"
+cp "$SET_DIR/guest/holder.sh" "$IR/holder.sh"
 chmod 755 "$IR/init" "$IR/holder.sh"
+for p in "${PROGS[@]}"; do cp "$BUILD/prog/$p" "$IR/bin/$p"; done
 mknod -m 600 "$IR/dev/console" c 5 1
 mknod -m 666 "$IR/dev/null" c 1 3
 (cd "$IR" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) | gzip -6 >"$BUILD/inner.cpio.gz"
@@ -270,7 +336,7 @@ extract_truth() {
 	tr -d '\r' <"$1" | sed -n 's/^.*\[ *[0-9]*\.[0-9]*\] \(TRUTH .*\)$/\1/p'
 }
 # marker CONSOLE NAME: the value(s) of "RIG-NAME value" records ("" when bare).
-has_marker() { tr -d '\r' <"$1" | grep -q "\] RIG-$2\( \|$\)"; }
+has_marker() { tr -d '\r' <"$1" | grep "\] RIG-$2\( \|$\)" >/dev/null; } # not -q: with pipefail, tr may die of SIGPIPE
 marker() { tr -d '\r' <"$1" | sed -n "s/^.*\] RIG-$2 \{0,1\}\(.*\)$/\1/p"; }
 
 boot_failed() { # scenario console message
@@ -280,27 +346,71 @@ boot_failed() { # scenario console message
 	fail "scenario $1: $3"
 }
 
+# console_expect SCENARIO: the lines (grep patterns) its console must have.
+console_expect() {
+	case "$1" in
+	sysrq) echo 'Kernel panic - not syncing: sysrq triggered crash' ;;
+	oops-proc) echo 'BUG: kernel NULL pointer dereference' ;;
+	oops-wq) echo 'Workqueue: kdive_rig_wq' ;;
+	bugon) echo 'kernel BUG at' ;;
+	hung)
+		echo 'INFO: task kdive-trigger:[0-9]* blocked for more than [0-9]* seconds'
+		echo 'Kernel panic - not syncing: hung_task: blocked tasks'
+		;;
+	softirq)
+		echo 'BUG: kernel NULL pointer dereference'
+		echo '<IRQ>'
+		echo 'kdive_ext_timer_fn'
+		;;
+	tcp | mthread | uaf | leak) echo 'Kernel panic - not syncing: sysrq triggered crash' ;;
+	poison)
+		echo 'BUG kdive_poison .*: Poison overwritten'
+		echo 'Kernel panic - not syncing: sysrq triggered crash'
+		;;
+	esac
+	echo 'Call Trace:'
+	case "$1" in
+	oops-proc | oops-wq | bugon | softirq) echo 'Oops:\|invalid opcode:' ;;
+	esac
+}
+
 # check_console SCENARIO CONSOLE: the crash shows as expected.
 check_console() {
 	local s=$1 c=$2 pat
-	case "$s" in
-	sysrq) pat='Kernel panic - not syncing: sysrq triggered crash' ;;
-	oops-proc) pat='BUG: kernel NULL pointer dereference' ;;
-	oops-wq) pat='Workqueue: kdive_rig_wq' ;;
-	bugon) pat='kernel BUG at' ;;
-	esac
-	grep -q "$pat" "$c" || boot_failed "$s" "$c" "console lacks '$pat'"
-	grep -q 'Call Trace:' "$c" || boot_failed "$s" "$c" "console lacks 'Call Trace:'"
-	if [ "$s" != sysrq ]; then
-		grep -q 'Oops:\|invalid opcode:' "$c" || boot_failed "$s" "$c" "console lacks the Oops line"
+	while read -r pat; do
+		grep -q -- "$pat" "$c" || boot_failed "$s" "$c" "console lacks '$pat'"
+	done < <(console_expect "$s")
+}
+
+# truth_expect SCENARIO: the TRUTH keys its truth file must have.
+truth_expect() {
+	echo release nodename cpus memtotal_kb holder_pid holder_fd kallsyms netdev module tasks panic_pid panic_comm object
+	if [ "$RIG_SET" = ext ]; then
+		echo task slabinfo meminfo cmdline
+		case "$1" in
+		hung) echo hung_pid hung_comm ;;
+		softirq) echo panic_context ;;
+		tcp) echo tcp_pid tcp_comm tcp_fd tcp_socket ;;
+		mthread) echo mt_tgid mt_thread ;;
+		uaf) echo uaf_same uaf_size ;;
+		poison) echo poison_write poison_size ;;
+		leak) echo leak_count leak_obj leak_objsize ;;
+		esac
 	fi
 }
 
 check_truth() { # scenario truthfile console
 	local k
-	for k in release nodename cpus memtotal_kb holder_pid holder_fd kallsyms netdev module tasks panic_pid panic_comm object; do
+	for k in $(truth_expect "$1"); do
 		grep -q "^TRUTH $k " "$2" || boot_failed "$1" "$3" "truth lacks '$k'"
 	done
+}
+
+# scenario_cmdline SCENARIO: extra kernel command line of its first kernel.
+scenario_cmdline() {
+	case "$1" in
+	poison) echo "slub_debug=FZPU,kdive_poison" ;;
+	esac
 }
 
 QEMU_COMMON=(-accel tcg -m "$GUEST_MEM" -smp 2 -nodefaults -no-user-config -display none
@@ -309,7 +419,8 @@ cp "$VMLINUZ" "$BUILD/vmlinuz"
 
 # ---------------------------------------------------------------- kdump boot
 run_kdump() {
-	local s=$1 d=$BUILD/$1 out=$WORK/$1 rc
+	local s=$1 d=$BUILD/$1 out=$WORK/$1 rc extra
+	extra=$(scenario_cmdline "$s")
 	mkdir -p "$d" "$out"
 	truncate -s 640M "$d/vda.img"
 	truncate -s 640M "$d/vdb.img"
@@ -319,7 +430,7 @@ run_kdump() {
 		-serial "file:$d/console.log" \
 		-drive "file=$d/vda.img,format=raw,if=virtio" \
 		-drive "file=$d/vdb.img,format=raw,if=virtio" \
-		-append "console=ttyS0 panic=1 crashkernel=$CRASHKERNEL printk.devkmsg=on rig.scenario=$s rig.mode=kdump" \
+		-append "console=ttyS0 panic=1 crashkernel=$CRASHKERNEL printk.devkmsg=on rig.scenario=$s rig.mode=kdump${extra:+ $extra}" \
 		>"$d/qemu.log" 2>&1
 	rc=$?
 	set -e
@@ -349,6 +460,13 @@ run_kdump() {
 	[ "$elfsize" = "$vmsize" ] || log "[$s] note: ELF extent $elfsize != /proc/vmcore size $vmsize"
 	truncate -s "$elfsize" "$out/vmcore.elf"
 
+	if [ "$FULL_KDUMP" = 0 ]; then
+		log "[$s] makedumpfile: -R (lzo)"
+		makedumpfile -R "$out/vmcore.lzo" <"$out/vmcore.flat" >>"$d/makedumpfile.log" 2>&1 ||
+			{ tail "$d/makedumpfile.log" >&2; fail "[$s] makedumpfile -R"; }
+		rm -f "$out/vmcore.flat"
+		return 0
+	fi
 	log "[$s] makedumpfile: -R (lzo), -c -d 31 (zlib), -E -d 31 (filtered ELF)"
 	makedumpfile -R "$out/vmcore.lzo" <"$out/vmcore.flat" >>"$d/makedumpfile.log" 2>&1 ||
 		{ tail "$d/makedumpfile.log" >&2; fail "[$s] makedumpfile -R"; }
@@ -414,7 +532,7 @@ run_qemu_dump() {
 for s in "${SCENARIOS[@]}"; do
 	case " ${ALL_SCENARIOS[*]} " in *" $s "*) ;; *) fail "unknown scenario $s" ;; esac
 	run_kdump "$s"
-	run_qemu_dump "$s"
+	[ "$QEMU_DUMPS" = 1 ] && run_qemu_dump "$s"
 	rm -rf "${BUILD:?}/$s"
 	log "[$s] done: $(du -sh "$WORK/$s" | cut -f1)"
 done
@@ -424,8 +542,15 @@ link_or_copy() { ln -f "$1" "$2" 2>/dev/null || cp "$1" "$2"; }
 link_or_copy "$DBGVMLINUX" "$WORK/vmlinux"
 [ -f "$DBG/usr/lib/debug/boot/System.map-$KVER" ] && link_or_copy "$DBG/usr/lib/debug/boot/System.map-$KVER" "$WORK/System.map"
 mkdir -p "$WORK/modules"
-cp "$RIGKO" "$WORK/modules/kdive_rig.ko"
-cp "$RIG_DIR/module/kdive_rig.c" "$WORK/modules/kdive_rig.c"
+cp "$RIGKO" "$WORK/modules/$MODNAME.ko"
+cp "$SET_DIR/module/$MODNAME.c" "$WORK/modules/$MODNAME.c"
+if [ ${#PROGS[@]} -gt 0 ]; then
+	mkdir -p "$WORK/bin"
+	for p in "${PROGS[@]}"; do
+		cp "$BUILD/prog/$p" "$WORK/bin/$p"
+		cp "$SET_DIR/prog/$p.c" "$WORK/bin/$p.c"
+	done
+fi
 for m in "${MODORDER[@]}"; do
 	dbgko=$DBG/usr/lib/debug/lib/modules/$KVER/${MODPATH[$m]%.ko*}.ko
 	[ -f "$dbgko" ] || fail "no debug module $dbgko"
@@ -433,6 +558,8 @@ for m in "${MODORDER[@]}"; do
 done
 echo "$KVER" >"$WORK/kernel-version"
 echo "$HASH" >"$WORK/rig-hash"
+echo "$RIG_SET" >"$WORK/rig-set"
+[ -n "$SUFFIX" ] && echo "${SCENARIOS[*]}" >"$WORK/scenarios"
 (
 	cd "$WORK"
 	find . \( -type f -o -type l \) ! -name MANIFEST -printf '%P\n' | LC_ALL=C sort |
@@ -444,10 +571,14 @@ rm -rf "$CORPUS"
 mv "$WORK" "$CORPUS"
 rm -rf "$BUILD"
 if [ -z "$SUFFIX" ]; then
-	ln -sfn "corpus-$HASH" "$CACHE/corpus.new" && mv -T "$CACHE/corpus.new" "$CACHE/corpus"
+	ln -sfn "$PREFIX$HASH" "$CACHE/$LINK.new" && mv -T "$CACHE/$LINK.new" "$CACHE/$LINK"
 	if [ "${KDIVE_KEEP_OLD_CORPORA:-0}" != 1 ]; then
-		for old in "$CACHE"/corpus-*; do
-			[ "$old" = "$CORPUS" ] || { log "removing old $old"; rm -rf "$old"; }
+		# Only this set's older corpora: corpus-ext-* belong to the ext set.
+		for old in "$CACHE/$PREFIX"*; do
+			[ "$old" = "$CORPUS" ] && continue
+			[ "$RIG_SET" = base ] && case "${old##*/}" in corpus-ext-*) continue ;; esac
+			log "removing old $old"
+			rm -rf "$old"
 		done
 	fi
 fi

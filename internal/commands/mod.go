@@ -25,17 +25,37 @@ func init() {
     NAME         the module's name
     BASE         the start of the module's core (text) memory
     SIZE         the size of its core memory in bytes (what lsmod shows)
-    OBJECT FILE  "(not loaded)  [CONFIG_KALLSYMS]": the module's symbols
-                 come from its in-memory kallsyms; no object file with
-                 debugging data has been loaded
+    OBJECT FILE  the module's object file once mod -s or -S loaded it;
+                 else "(not loaded)  [CONFIG_KALLSYMS]": the module's
+                 symbols come from its in-memory kallsyms
 
         -t  show the modules that taint the kernel, with their taint
             letters (as in /proc/modules: O out-of-tree, E unsigned, P
             proprietary, ...); "no tainted modules" when none does.
   -s module [objfile]
+            load the module's object file (.ko, or its debug copy) for its
+            debugging data: its DWARF (4 or 5) relocated to the addresses
+            the kernel gave its sections (struct module.sect_attrs), so its
+            own types, its global variables (with their types) and its
+            functions work in p, struct, whatis, ptype, list as vmlinux's
+            do. The module may be named by a 16-digit address inside it.
+            Without objfile, or when objfile does not exist, it is looked
+            for (NAME.o, NAME.ko, NAME.ko.debug; '-' and '_' alike) in
+            /usr/lib/debug/lib/modules/RELEASE, $CRASH_MODULE_PATH,
+            /lib/modules/RELEASE/updates, /lib/modules/RELEASE and the
+            vmlinux's directory. A file that is not the module (another
+            name in .modinfo or .gnu.linkonce.this_module, other sections,
+            another build ID than the note in the module's memory) is
+            refused and nothing is loaded. Shows the module's line.
         -S [directory]
-            load the debugging data of one or all modules: not supported
-            yet; kdive reports so and loads nothing.
+            load the object file of every module found in the directory
+            tree (default: the search path above) and list them; a module
+            with no file found is named on stderr.
+  -d module
+            unload the module's object file (its types and variables go).
+        -D  unload every module's object file.
+        -g, -r  accepted and ignored (crash's section-symbol and readnow
+            flags for gdb).
 
 EXAMPLES
     kdive> mod
@@ -43,7 +63,12 @@ EXAMPLES
     ffffffffc02af2c0  virtio  ffffffffc02ad000  20480  (not loaded)  [CONFIG_KALLSYMS]
     kdive> mod -t
     NAME       TAINTS
-    kdive_rig  OE`,
+    kdive_rig  OE
+    kdive> mod -s kdive_rig /tmp/kdive_rig.ko
+         MODULE       NAME                         BASE         SIZE  OBJECT FILE
+    ffffffffc0522040  kdive_rig              ffffffffc0520000  16384  /tmp/kdive_rig.ko
+    kdive> p kdive_rig_global.state->counter
+    $1 = 1`,
 		Run: runMod,
 	})
 }
@@ -92,7 +117,7 @@ func runMod(env *Env, args []string) error {
 			fmt.Fprintln(env.Out, "no modules installed")
 			return nil
 		}
-		WriteModules(env.Out, SortModules(mods))
+		WriteModulesFiles(env.Out, SortModules(mods), objFileOf(p))
 		return nil
 	}
 	switch o := opts[0]; o.c {
@@ -108,15 +133,32 @@ func runMod(env *Env, args []string) error {
 		WriteModuleTaints(env.Out, taints)
 		return nil
 	case 's':
-		return fmt.Errorf("-s %s: loading a module's object file and debugging data is not supported yet; the module's symbols come from its in-memory kallsyms (see `sym -m %s`)", o.arg, o.arg)
+		return modLoad(env, p, mods, o.arg, rest)
 	case 'S':
-		return errors.New("-S: loading the modules' object files and debugging data is not supported yet; module symbols come from their in-memory kallsyms (see `sym -M`)")
-	case 'd', 'D':
-		return fmt.Errorf("-%c: no module debugging data is loaded (mod -s/-S are not supported yet), so there is nothing to delete", o.c)
+		return modLoadAll(env, p, mods, rest)
+	case 'd':
+		if len(rest) > 0 {
+			writeUsage(env, "mod", modSynopsis)
+			return fmt.Errorf("unexpected argument: %s", rest[0])
+		}
+		m, ok := modRef(mods, o.arg)
+		if !ok {
+			writeUsage(env, "mod", modSynopsis)
+			return fmt.Errorf("%s: not a loaded module", o.arg)
+		}
+		p.UnloadModuleDebug(m.Name)
+		return nil
+	case 'D':
+		if len(rest) > 0 {
+			writeUsage(env, "mod", modSynopsis)
+			return fmt.Errorf("unexpected argument: %s", rest[0])
+		}
+		p.UnloadAllModuleDebug()
+		return nil
 	case 'R':
 		return errors.New("-R: module data is read from the dump on each command; there is nothing to reinitialize")
 	case 'o':
-		return errors.New("-o: not applicable: kdive does not load module object files")
+		return errors.New("-o: not applicable: kdive relocates module object files itself (no gdb add-symbol-file)")
 	}
 	return nil
 }
@@ -133,16 +175,44 @@ func SortModules(mods []program.Module) []program.Module {
 // as wide as the longest name and size; MODULE and BASE are centred over
 // 16 columns.
 func WriteModules(w io.Writer, mods []program.Module) {
+	WriteModulesFiles(w, mods, nil)
+}
+
+// WriteModulesFiles is WriteModules with each module's loaded object file
+// (objfile returns "" for none): crash prints its path and a blank in the
+// OBJECT FILE column.
+func WriteModulesFiles(w io.Writer, mods []program.Module, objfile func(program.Module) string) {
+	writeModTable(w, mods, true, nil, objfile)
+}
+
+// writeModTable is crash's do_module_cmd LIST_MODULE(_HDR): the header
+// (when hdr) and the rows of the modules show selects (all when nil), with
+// the NAME and SIZE columns as wide as the longest of all modules.
+func writeModTable(w io.Writer, mods []program.Module, hdr bool, show func(program.Module) bool, objfile func(program.Module) string) {
 	nameW, sizeW := 0, 0
 	for _, m := range mods {
 		nameW = max(nameW, len(m.Name))
 		sizeW = max(sizeW, len(fmt.Sprint(m.Size)))
 	}
-	fmt.Fprintf(w, "%s  %-*s  %s  %*s  OBJECT FILE\n",
-		mkCenter("MODULE", 16, false), nameW, "NAME", mkCenter("BASE", 16, false), sizeW, "SIZE")
+	if hdr {
+		fmt.Fprintf(w, "%s  %-*s  %s  %*s  OBJECT FILE\n",
+			mkCenter("MODULE", 16, false), nameW, "NAME", mkCenter("BASE", 16, false), sizeW, "SIZE")
+	}
 	for _, m := range mods {
-		fmt.Fprintf(w, "%16x  %-*s  %16x  %*d  (not loaded)  [CONFIG_KALLSYMS]\n",
-			m.Addr, nameW, m.Name, m.Base, sizeW, m.Size)
+		if show != nil && !show(m) {
+			continue
+		}
+		file := ""
+		if objfile != nil {
+			file = objfile(m)
+		}
+		if file != "" {
+			file += " "
+		} else {
+			file = "(not loaded)  [CONFIG_KALLSYMS]"
+		}
+		fmt.Fprintf(w, "%16x  %-*s  %16x  %*d  %s\n",
+			m.Addr, nameW, m.Name, m.Base, sizeW, m.Size, file)
 	}
 }
 

@@ -221,5 +221,8 @@ func (p *Program) Close() error {
 	if p.impl != nil && p.impl.vml != nil {
 		p.impl.vml.Close()
 	}
+	if p.impl != nil {
+		p.impl.dbg.close()
+	}
 	return p.Dump.Close()
 }

@@ -34,6 +34,8 @@ type state struct {
 	mods    []Module
 	modSyms []symtab.Sym
 	modErr  error
+
+	dbg modDebugs // module object files loaded by mod -s (moddebug.go)
 }
 
 func (s *state) readVirt(b []byte, addr uint64) (int, error) { return s.mem.ReadAt(b, addr) }

@@ -63,6 +63,9 @@ func (p *Program) typeReg() *typeReg {
 			// variables), indexed on first use.
 			r.reg.Append(&lazyDWARF{path: p.VmlinuxPath})
 		}
+		// The DWARF of the modules whose object files mod -s loads:
+		// their own types and the types of their globals.
+		r.reg.Append(moduleDWARF{s: p.impl})
 		if t != nil {
 			// Last, the modules' own BTF (struct module.btf_data, split
 			// BTF on top of the kernel's), read on first use.

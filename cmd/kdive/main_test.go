@@ -409,3 +409,37 @@ func TestShorthandsOnDump(t *testing.T) {
 		t.Fatalf("got %q, want %q", out, want)
 	}
 }
+
+// The context chosen with set lasts for the session: -c, -i and stdin;
+// and foreach takes crash's quoted 'regex'.
+func TestContextAcrossCommands(t *testing.T) {
+	dir := testcorpus.Dir(t)
+	bin := buildKdive(t)
+	dump := filepath.Join(dir, "sysrq", "vmcore.lzo")
+	want := func(how, out string) {
+		t.Helper()
+		if !strings.Contains(out, "PID: 1        TASK: ") || !strings.Contains(out, "] __schedule at ") {
+			t.Errorf("%s: bt after set 1:\n%s", how, out)
+		}
+	}
+	out, err := exec.Command(bin, "-s", dump, "-c", "set 1", "-c", "bt").CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	want("-c", string(out))
+	f := filepath.Join(t.TempDir(), "cmds")
+	if err := os.WriteFile(f, []byte("set 1\nbt\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err = exec.Command(bin, "-s", dump, "-i", f).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	want("-i", string(out))
+	_, sout, serr := runBin(t, bin, "set 1\nbt\n", "-s", dump)
+	want("stdin", sout+serr)
+	out, err = exec.Command(bin, "-s", dump, "-c", "foreach 'kworker/0:0' task -R pid").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), `COMMAND: "kworker/0:0H"`) {
+		t.Errorf("foreach 'regex': %v\n%s", err, out)
+	}
+}

@@ -38,7 +38,9 @@ func init() {
             line; without a count, up to the first unprintable byte.
         -s  show 64-bit values that are kernel addresses as symbol or
             symbol+offset (give it before any -8/-16/-32).
-        -S  same as -s (kdive does not name slab caches).
+        -S  as -s, and a value that points into a slab object shows
+            its cache's name in brackets ([kmalloc-1k]); -SS shows the
+            value too ([ffff8f3fd91642c0:kmalloc-64]).
         -x  no ASCII column.
         -d  signed decimal values.
         -D  unsigned decimal values.
@@ -94,6 +96,7 @@ const (
 	asciiEndline
 	noASCII
 	slabCache
+	slabCache2
 	netEndian
 
 	displayTypes   = display8 | display16 | display32 | display64 | displayASCII | displayRaw
@@ -180,6 +183,9 @@ func rdCommand(env *Env, prog rdTarget, args []string) error {
 			}
 			flag |= symbolic
 			if o.c == 'S' {
+				if flag&slabCache != 0 {
+					flag |= slabCache2
+				}
 				flag |= slabCache
 			}
 		case 'o':
@@ -287,10 +293,16 @@ func rdCommand(env *Env, prog rdTarget, args []string) error {
 	}
 
 	d := &display{
-		w:     env.Out,
-		prog:  prog,
-		view:  view,
-		flag:  flag,
+		w:    env.Out,
+		prog: prog,
+		view: view,
+		flag: flag,
+		cacheOf: func(a uint64) string {
+			if kmemSlab.CacheOf == nil || env.Prog == nil {
+				return ""
+			}
+			return kmemSlab.CacheOf(env, a)
+		},
 		mt:    mt,
 		count: count,
 	}
@@ -323,12 +335,14 @@ func itemSize(flag int) int {
 
 // display is one run of crash's display_memory.
 type display struct {
-	w     io.Writer
-	prog  rdTarget
-	view  func() *ksymView
-	flag  int
-	mt    memType
-	count int64
+	w    io.Writer
+	prog rdTarget
+	view func() *ksymView
+	// cacheOf names the slab cache of an address (rd -S), "" when none.
+	cacheOf func(addr uint64) string
+	flag    int
+	mt      memType
+	count   int64
 }
 
 // readChunk is how much rd reads at once; output streams, so a huge count
@@ -457,6 +471,17 @@ func (d *display) run(addr uint64) error {
 					vw := d.view()
 					if vw.inRange(v) {
 						if s := vw.symbolString(v); s != "" {
+							fmt.Fprintf(&line, "%-16s ", s)
+							linelen += len(s) + 1
+							break
+						}
+					}
+					if flag&slabCache != 0 {
+						if name := d.cacheOf(v); name != "" {
+							s := "[" + name + "]"
+							if flag&slabCache2 != 0 {
+								s = fmt.Sprintf("[%x:%s]", v, name)
+							}
 							fmt.Fprintf(&line, "%-16s ", s)
 							linelen += len(s) + 1
 							break

@@ -167,21 +167,10 @@ func runKmem(env *Env, args []string) error {
 			}
 			return fmt.Errorf("kmem %s: slab support not available", opt)
 		}
-		if len(addrs) > 0 {
-			if kmemSlab.Addr == nil {
-				return errors.New("kmem -s: slab support not available")
-			}
-			for i, a := range addrs {
-				if i > 0 {
-					fmt.Fprintln(env.Out)
-				}
-				if found, err := kmemSlab.Addr(env, a); err != nil {
-					return err
-				} else if !found {
-					fmt.Fprintf(env.Out, "kmem: address is not allocated in slab subsystem: %x\n", a)
-				}
-			}
-			return nil
+		// An address is a cache's (that cache) or an object's (its
+		// slab: with -S every object); the slab hook tells them apart.
+		for _, a := range addrs {
+			names = append(names, fmt.Sprintf("%x", a))
 		}
 		return kmemSlab.Summary(env, flags['S'], names)
 	}

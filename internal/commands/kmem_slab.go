@@ -153,7 +153,7 @@ func kmemSlabSummary(env *Env, verbose bool, names []string) error {
 				return err
 			}
 			if !found {
-				return fmt.Errorf("address is not allocated in slab subsystem: %x", a)
+				fmt.Fprintf(o.w, "kmem: address is not allocated in slab subsystem: %x\n", a)
 			}
 			continue
 		}
@@ -353,9 +353,6 @@ func kmemSlabAddr(env *Env, addr uint64) (bool, error) {
 	found, err := o.addr(addr, false)
 	if err != nil {
 		return found, err
-	}
-	if found {
-		fmt.Fprint(o.w, "\n")
 	}
 	return found, o.result()
 }

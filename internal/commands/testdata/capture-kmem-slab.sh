@@ -3,7 +3,7 @@
 # kmem-slab-oops-proc.golden, and of `kmem -S` (every cache, every CPU
 # slab's objects) into kmem-S-oops-proc.golden.gz.
 #
-#   capture-kmem.sh CORPUS
+#   capture-kmem-slab.sh CORPUS
 #
 # CORPUS is ~/.cache/kdive/corpus (its vmlinux and oops-proc/vmcore.elf);
 # the addresses in kmem-slab.cmds are that corpus's (rig-hash in the first

@@ -76,3 +76,21 @@ func taskCPU(t tasks.Task) int {
 	}
 	return t.CPU
 }
+
+// contextCPUSpec is crash's empty cpuspec ("symbol:"): the CPU of the
+// current context's task.
+func contextCPUSpec(prog any) (string, error) {
+	p, ok := prog.(*program.Program)
+	if !ok || p == nil {
+		return "", fmt.Errorf("no current context: name the CPUs after ':'")
+	}
+	t, _, err := contextTask(p)
+	if err != nil {
+		return "", err
+	}
+	c := taskCPU(t)
+	if c < 0 {
+		return "", fmt.Errorf("the current context's task %x has no CPU: name the CPUs after ':'", t.Addr)
+	}
+	return strconv.Itoa(c), nil
+}

@@ -333,7 +333,12 @@ func pPerCPU(env *Env, pe *progEnv, name string, po expr.PrintOpts, cpuspec stri
 	offs := perCPUOffsets(pe.prog)
 	if hasSpec {
 		if cpuspec == "" {
-			return true, fmt.Errorf("%s:: kdive has no current context: name the CPUs", name)
+			// The CPU of the current context (set).
+			c, err := contextCPUSpec(pe.prog)
+			if err != nil {
+				return true, err
+			}
+			cpuspec = c
 		}
 		cpus, err := crashCPUMask(cpuspec, len(offs))
 		if err != nil {

@@ -81,6 +81,15 @@ func TestSetContextCorpus(t *testing.T) {
 				if got := runCmd(t, p, "set", "-c", "0"); got != "" {
 					t.Errorf("second set -c 0: %q", got)
 				}
+				// An empty cpuspec is the context's CPU.
+				if name == "vmlinux" {
+					if got := runCmd(t, p, "p", "irq_stat:"); !strings.HasPrefix(got, "per_cpu(irq_stat, 0) = $") {
+						t.Errorf("p irq_stat: after set -c 0:\n%.200s", got)
+					}
+					if got := runCmd(t, p, "struct", "rq.cpu", "runqueues:"); !strings.HasSuffix(got, "  cpu = 0,\n") && !strings.HasSuffix(got, "  cpu = 0\n") {
+						t.Errorf("struct rq.cpu runqueues: after set -c 0:\n%s", got)
+					}
+				}
 				// pid 0 is shared by the idle tasks: the first, "1 of N".
 				if out = runCmd(t, p, "set", "0"); !strings.Contains(out, "(1 of ") || !strings.Contains(out, `COMMAND: "swapper/0"`) {
 					t.Errorf("set 0:\n%s", out)

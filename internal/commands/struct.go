@@ -244,7 +244,10 @@ func structCommand(env *Env, prog typeTarget, kw string, args []string) error {
 	}
 	offs := perCPUOffsets(prog)
 	if cpuspec == "" {
-		return errors.New("kdive has no current context: name the CPUs after ':'")
+		// The CPU of the current context (set).
+		if cpuspec, err = contextCPUSpec(prog); err != nil {
+			return err
+		}
 	}
 	cpus, err := crashCPUMask(cpuspec, len(offs))
 	if err != nil {

@@ -92,6 +92,14 @@ func TestForeachCorpus(t *testing.T) {
 						t.Errorf("foreach %v: %d tasks, want %d:\n%s", c.args, n, c.want, got)
 					}
 				}
+				// vm: each user task's address space under its header.
+				if Lookup("vm") != nil {
+					vm := runCmd(t, p, "foreach", "user", "vm")
+					n := count(func(tk tasks.Task) bool { return !tk.IsKernelThread() })
+					if got := len(taskHdr.FindAllString(vm, -1)); got != n || strings.Count(vm, "       MM               PGD") != n {
+						t.Errorf("foreach user vm: %d headers for %d user tasks:\n%s", got, n, vm)
+					}
+				}
 				// ps: one table.
 				ps := runCmd(t, p, "foreach", "kernel", "ps")
 				if strings.Count(ps, "   PID    PPID") != 1 || strings.Count(ps, "\n") != 1+count(func(tk tasks.Task) bool { return tk.IsKernelThread() }) {

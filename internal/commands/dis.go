@@ -241,7 +241,8 @@ func disCommand(env *Env, prog disTarget, args []string) error {
 	}
 
 	// The end of the function: its symbol's size (gdb's block range from
-	// the debug info), else the next symbol.
+	// the debug info; a module's once mod -s loaded its object file),
+	// else the next symbol.
 	var end uint64
 	if reverse || forward || functionOnly {
 		// crash's next_symbol starts from the symbol given (an alias
@@ -253,7 +254,7 @@ func disCommand(env *Env, prog disTarget, args []string) error {
 			from, ok = sp, true
 		}
 		switch {
-		case ok && fs != nil && fs.mod == nil && fs.pseudo == 0 && fs.Size > 0:
+		case ok && fs != nil && (fs.mod == nil || fs.FromObject) && fs.pseudo == 0 && fs.Size > 0:
 			end = fs.Addr + fs.Size
 		case ok:
 			fs = from

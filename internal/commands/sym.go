@@ -527,9 +527,10 @@ func (v *ksymView) symbolString(value uint64) string {
 // typeLetter is the type crash shows: module symbols other than functions
 // show as '?' — crash 8.0.2 takes the letter from the module's Elf_Sym
 // st_info, which holds no nm letter in kernels since 5.3, and knows only
-// STT_FUNC's 0x02 ('t') and 0x12 ('T').
+// STT_FUNC's 0x02 ('t') and 0x12 ('T'). Symbols of a module whose object
+// file mod -s loaded have the file's letters, as in crash.
 func (s *vsym) typeLetter() byte {
-	if s.mod != nil && s.pseudo == 0 && s.Type != 't' && s.Type != 'T' {
+	if s.mod != nil && s.pseudo == 0 && !s.FromObject && s.Type != 't' && s.Type != 'T' {
 		return '?'
 	}
 	return s.Type

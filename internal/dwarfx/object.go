@@ -173,3 +173,101 @@ func (o *Object) Index(addrs map[string]uint64) (*Index, error) {
 	o.ef = nil
 	return ix, nil
 }
+
+// ObjSym is one entry of an object's symbol table.
+type ObjSym struct {
+	Name    string // a section symbol (STT_SECTION) is named after its section
+	Value   uint64 // offset in its section (ET_REL)
+	Size    uint64
+	Type    uint8  // STT_*: 0 NOTYPE, 1 OBJECT, 2 FUNC, 3 SECTION, 4 FILE
+	Bind    uint8  // STB_*: 0 LOCAL, 1 GLOBAL, 2 WEAK
+	Section string // "" for undefined, absolute and common symbols
+	// Section attributes, for the symbol's nm letter.
+	Exec, Write, NoBits, Alloc bool
+}
+
+// maxObjSyms caps the symbol count read from a file.
+const maxObjSyms = 1 << 20
+
+// Symbols reads the object's .symtab (SHT_SYMTAB), the null entry left out.
+func (o *Object) Symbols() ([]ObjSym, error) {
+	e := o.ef
+	var st *elfSection
+	for i := range e.secs {
+		if e.secs[i].typ == shtSymtab {
+			st = &e.secs[i]
+			break
+		}
+	}
+	if st == nil {
+		return nil, nil
+	}
+	if st.link >= uint32(len(e.secs)) || e.secs[st.link].typ == shtNobits {
+		return nil, fmt.Errorf("%s: %s: string table %d out of range", e.path, st.name, st.link)
+	}
+	strs := e.data[e.secs[st.link].off : e.secs[st.link].off+e.secs[st.link].size]
+	raw := e.data[st.off : st.off+st.size]
+	n := len(raw) / 24
+	if n > maxObjSyms {
+		return nil, fmt.Errorf("%s: %s: %d symbols", e.path, st.name, n)
+	}
+	le := binary.LittleEndian
+	out := make([]ObjSym, 0, n)
+	for i := 1; i < n; i++ {
+		r := raw[i*24:]
+		s := ObjSym{Type: r[4] & 0xf, Bind: r[4] >> 4, Value: le.Uint64(r[8:]), Size: le.Uint64(r[16:])}
+		if no := uint64(le.Uint32(r)); no < uint64(len(strs)) {
+			end := bytes.IndexByte(strs[no:], 0)
+			if end < 0 {
+				end = len(strs) - int(no)
+			}
+			s.Name = string(strs[no : int(no)+end])
+		}
+		if shndx := le.Uint16(r[6:]); shndx != 0 && shndx < 0xff00 && int(shndx) < len(e.secs) {
+			sec := &e.secs[shndx]
+			s.Section = sec.name
+			s.Alloc = sec.flags&shfAlloc != 0
+			s.Write = sec.flags&0x1 != 0
+			s.Exec = sec.flags&0x4 != 0
+			s.NoBits = sec.typ == shtNobits
+			if s.Type == 3 && s.Name == "" {
+				s.Name = sec.name
+			}
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// Letter is the symbol's nm type letter (bfd's classification of its
+// section): t code, r read-only data, d data, b zero-filled data, upper
+// case when global; weak symbols W (code) or V (data).
+func (s ObjSym) Letter() byte {
+	var c byte
+	switch {
+	case s.Section == "":
+		return 'U'
+	case s.Exec:
+		c = 't'
+	case !s.Alloc:
+		c = 'n'
+	case s.NoBits && s.Write:
+		c = 'b'
+	case !s.Write:
+		c = 'r'
+	default:
+		c = 'd'
+	}
+	switch s.Bind {
+	case 1:
+		if c != 'n' {
+			c -= 'a' - 'A'
+		}
+	case 2:
+		if s.Type == 1 {
+			return 'V'
+		}
+		return 'W'
+	}
+	return c
+}

@@ -7,8 +7,10 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"kdive/internal/dwarfx"
+	"kdive/internal/symtab"
 	"kdive/internal/types"
 )
 
@@ -22,7 +24,11 @@ type ModuleDebug struct {
 	// Index is the module's relocated DWARF; nil when the object file
 	// has none (a stripped .ko: crash loads its symbols only).
 	Index *dwarfx.Index
-	src   *dwarfx.Source
+	// Syms are the module's symbols once the file is loaded (crash's
+	// store_load_module_symbols): the file's, with their types and sizes,
+	// plus the kallsyms symbols the file lacks.
+	Syms []symtab.Sym
+	src  *dwarfx.Source
 }
 
 // modDebugs are a program's loaded module object files, by module name.
@@ -33,6 +39,9 @@ type modDebugs struct {
 	// all is every file ever loaded: an unloaded module's mapping stays
 	// until the program is closed (a lookup may still be reading it).
 	all []*ModuleDebug
+	// syms is the symbol table with the loaded modules' symbols in place
+	// of their kallsyms ones (nil when none is loaded).
+	syms atomic.Pointer[symtab.Table]
 }
 
 // ErrModuleDebugLoaded is returned by LoadModuleDebug when the module's
@@ -72,6 +81,12 @@ func (p *Program) LoadModuleDebug(name, path string) (*ModuleDebug, error) {
 		return nil, err
 	}
 	md := &ModuleDebug{Module: m, Path: path, Sections: secs}
+	osyms, err := obj.Symbols()
+	if err != nil {
+		obj.Close()
+		return nil, err
+	}
+	md.Syms = p.moduleObjectSyms(m, osyms, secs)
 	if obj.HasDWARF() {
 		addrs := make(map[string]uint64, len(secs))
 		for _, s := range secs {
@@ -101,6 +116,7 @@ func (p *Program) LoadModuleDebug(name, path string) (*ModuleDebug, error) {
 	d.byName[m.Name] = md
 	d.order = append(d.order, m.Name)
 	d.all = append(d.all, md)
+	p.impl.rebuildSymbols()
 	return md, nil
 }
 
@@ -134,6 +150,7 @@ func (p *Program) UnloadModuleDebug(name string) bool {
 			break
 		}
 	}
+	p.impl.rebuildSymbols()
 	return true
 }
 
@@ -142,6 +159,7 @@ func (p *Program) UnloadAllModuleDebug() {
 	d := &p.impl.dbg
 	d.mu.Lock()
 	d.byName, d.order = nil, nil
+	p.impl.rebuildSymbols()
 	d.mu.Unlock()
 }
 
@@ -185,6 +203,85 @@ func (s *state) loadedModuleDebug() []*ModuleDebug {
 	for _, n := range d.order {
 		out = append(out, d.byName[n])
 	}
+	return out
+}
+
+// rebuildSymbols makes the symbol table with each loaded module's
+// symbols from its object file instead of kallsyms (dbg.mu held).
+func (s *state) rebuildSymbols() {
+	s.symbols() // kallsyms, modules
+	if len(s.dbg.byName) == 0 {
+		s.dbg.syms.Store(nil)
+		return
+	}
+	var mod []symtab.Sym
+	for _, sym := range s.modSyms {
+		if s.dbg.byName[sym.Module] == nil {
+			mod = append(mod, sym)
+		}
+	}
+	for _, n := range s.dbg.order {
+		mod = append(mod, s.dbg.byName[n].Syms...)
+	}
+	s.dbg.syms.Store(s.base.With(mod))
+}
+
+// moduleObjectSyms is crash's store_load_module_symbols: the symbols of
+// the object file in the sections it finds in the module (a section
+// counts when one of its named symbols is in the module's kallsyms), at
+// kallsyms' address when kallsyms has the name, else at their section's
+// address plus their value; names starting with '.' are left out. The
+// module's kallsyms symbols the file does not name stay (crash shows them
+// with type '?'). Sorted by address, then name.
+func (p *Program) moduleObjectSyms(m Module, osyms []dwarfx.ObjSym, secs []ModuleSection) []symtab.Sym {
+	kall := map[string]symtab.Sym{}
+	var kallList []symtab.Sym
+	for _, s := range p.impl.modSyms {
+		if s.Module == m.Name {
+			kallList = append(kallList, s)
+			if _, dup := kall[s.Name]; !dup {
+				kall[s.Name] = s
+			}
+		}
+	}
+	secAddr := map[string]uint64{}
+	for _, s := range secs {
+		secAddr[s.Name] = s.Addr
+	}
+	found := map[string]bool{}
+	for _, o := range osyms {
+		if _, ok := kall[o.Name]; ok && o.Section != "" && o.Type != 3 && o.Type != 4 {
+			found[o.Section] = true
+		}
+	}
+	var out []symtab.Sym
+	named := map[string]bool{}
+	for _, o := range osyms {
+		if o.Section == "" || !found[o.Section] || o.Type == 4 || o.Name == "" || o.Name[0] == '.' {
+			continue
+		}
+		base, ok := secAddr[o.Section]
+		if !ok {
+			continue
+		}
+		s := symtab.Sym{Name: o.Name, Addr: base + o.Value, Size: o.Size, Type: o.Letter(), Module: m.Name, FromObject: true}
+		if k, ok := kall[o.Name]; ok {
+			s.Addr = k.Addr
+		}
+		named[o.Name] = true
+		out = append(out, s)
+	}
+	for _, k := range kallList {
+		if !named[k.Name] {
+			out = append(out, k)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Addr != out[j].Addr {
+			return out[i].Addr < out[j].Addr
+		}
+		return out[i].Name < out[j].Name
+	})
 	return out
 }
 

@@ -65,6 +65,9 @@ func (s *state) symbols() *symtab.Table {
 		}
 		s.full = s.base.With(s.modSyms)
 	})
+	if t := s.dbg.syms.Load(); t != nil { // modules' object files loaded (moddebug.go)
+		return t
+	}
 	return s.full
 }
 

@@ -16,6 +16,9 @@ type Sym struct {
 	Size   uint64 // 0 when unknown (kallsyms)
 	Type   byte   // nm-style type letter: T t D d B b R r A W ...
 	Module string // "" for vmlinux
+	// FromObject marks a module symbol read from the module's object
+	// file (mod -s): Type and Size are the file's, not kallsyms'.
+	FromObject bool
 }
 
 // Table is a symbol table sorted by address.

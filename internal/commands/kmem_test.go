@@ -3,6 +3,7 @@ package commands
 import (
 	"bytes"
 	"compress/gzip"
+	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -129,6 +130,37 @@ func TestKmemBadInput(t *testing.T) {
 	if kmemSlab.Summary == nil {
 		if _, err := mmRun(t, env, "kmem", "-s"); err == nil || err.Error() != "kmem -s: slab support not available" {
 			t.Errorf("kmem -s without slab support: %v", err)
+		}
+	}
+}
+
+// kmem -i's TOTAL MEM is the guest's MemTotal (/proc/meminfo, in the
+// truth file) on every scenario, and FREE + USED = TOTAL MEM, with and
+// without vmlinux.
+func TestKmemInfoTruth(t *testing.T) {
+	vml := testcorpus.Vmlinux(t)
+	for _, sc := range testcorpus.Scenarios() {
+		for _, v := range []string{vml, ""} {
+			p := openProg(t, v, testcorpus.File(t, sc, testcorpus.KdumpLZO))
+			out, err := mmRun(t, &Env{Prog: p}, "kmem", "-i")
+			if err != nil {
+				t.Fatal(err)
+			}
+			vals := map[string]uint64{}
+			for _, l := range strings.Split(out, "\n") {
+				if len(l) > 24 {
+					var n uint64
+					fmt.Sscanf(strings.TrimSpace(l[13:24]), "%d", &n)
+					vals[strings.TrimSpace(l[:13])] = n
+				}
+			}
+			kb := testcorpus.Truth(t, sc)["memtotal_kb"]
+			if len(kb) == 0 || fmt.Sprint(vals["TOTAL MEM"]*4) != kb[0] {
+				t.Errorf("%s: TOTAL MEM %d pages, guest MemTotal %v kB", sc, vals["TOTAL MEM"], kb)
+			}
+			if vals["FREE"]+vals["USED"] != vals["TOTAL MEM"] || vals["FREE"] == 0 || vals["SLAB"] == 0 || vals["COMMIT LIMIT"] == 0 {
+				t.Errorf("%s:\n%s", sc, out)
+			}
 		}
 	}
 }

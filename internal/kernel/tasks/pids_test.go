@@ -90,3 +90,27 @@ type testErr string
 func (e testErr) Error() string { return string(e) }
 
 const errTest = testErr("test")
+
+// The ext corpus (hung task, softirq Oops, TCP, multi-threaded process...)
+// when it is built: both walks agree there too.
+func TestPIDCheckExtCorpus(t *testing.T) {
+	testcorpus.ExtDir(t)
+	for _, sc := range testcorpus.ExtScenarios() {
+		for _, v := range []string{testcorpus.ExtVmlinux(t), ""} {
+			t.Run(sc+"/"+map[bool]string{true: "vmlinux", false: "btf"}[v != ""], func(t *testing.T) {
+				p, err := program.Open(v, testcorpus.ExtFile(t, sc, testcorpus.KdumpELF), program.OpenOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer p.Close()
+				res, err := List(p, Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if c := CheckPIDs(p, res); !c.Agree() || c.Tasks < 20 {
+					t.Errorf("walks disagree: %+v %v", c, c.Warnings())
+				}
+			})
+		}
+	}
+}

@@ -118,6 +118,11 @@ func TestLoadModuleDebug(t *testing.T) {
 						t.Errorf("%s at %#x (%v), guest %#x", fn, a, err, truthAddr(t, truth, fn))
 					}
 				}
+				// Line tables relocated too (.rela.debug_line): crash's
+				// "kdive_rig.c: 70" for the function's first address.
+				if l, ok, err := md.Index.LineAt(truthAddr(t, truth, "kdive_rig_null_deref")); err != nil || !ok || !strings.HasSuffix(l.File, "/kdive_rig.c") || l.Line != 70 {
+					t.Errorf("line of kdive_rig_null_deref: %v %v %v", l, ok, err)
+				}
 				st, err := p.Types().LookupType("struct kdive_rig_state")
 				if err != nil || st.Size != 168 {
 					t.Fatalf("struct kdive_rig_state: %v %v", st, err)

@@ -38,6 +38,25 @@ func TestObjectRelocated(t *testing.T) {
 	if alloc < 10 {
 		t.Errorf("%d allocated sections", alloc)
 	}
+	// nm's letters (readelf -s: kdive_rig_global GLOBAL in .data,
+	// kdive_rig_state LOCAL in .bss, kdive_rig_null_state in .rodata,
+	// cleanup_module GLOBAL FUNC, a section symbol named after its section).
+	syms, err := o.Symbols()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]byte{"kdive_rig_global": 'D', "kdive_rig_state": 'b', "kdive_rig_null_state": 'r', "cleanup_module": 'T', "kdive_rig_exit": 't', "__ksymtab_gpl": 'r', "snprintf": 'U'}
+	for _, s := range syms {
+		if w, ok := want[s.Name]; ok {
+			if s.Letter() != w {
+				t.Errorf("%s: letter %c, want %c (%+v)", s.Name, s.Letter(), w, s)
+			}
+			delete(want, s.Name)
+		}
+	}
+	if len(want) > 0 {
+		t.Errorf("symbols not found: %v", want)
+	}
 	const text, data, bss = 0xffffffffc0520000, 0xffffffffc0522000, 0xffffffffc05223c0
 	ix, err := o.Index(map[string]uint64{".text": text, ".text.unlikely": text + 0x29c, ".data": data, ".bss": bss, ".debug_info": 0x1000})
 	if err != nil {
@@ -92,6 +111,11 @@ func FuzzObject(f *testing.F) {
 		o.ModInfo("name")
 		o.BuildID()
 		o.Contents(".gnu.linkonce.this_module")
+		if syms, err := o.Symbols(); err == nil {
+			for _, s := range syms {
+				s.Letter()
+			}
+		}
 		if !o.HasDWARF() {
 			return
 		}

@@ -65,6 +65,8 @@ func TestKmemMatchesCrash(t *testing.T) {
 				switch cmd {
 				case "kmem -p 100000000": // crash prints nothing; kdive says why
 					continue
+				case "vm 2": // crash 8.0.2 sees 3 tasks: "invalid task or pid value: 2"
+					continue
 				}
 				f := strings.Fields(cmd)
 				var out, errb bytes.Buffer

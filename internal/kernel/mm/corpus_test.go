@@ -1,11 +1,15 @@
 package mm_test
 
 import (
+	"encoding/binary"
+	"fmt"
 	"sort"
+	"strings"
 	"strconv"
 	"testing"
 
 	"kdive/internal/kernel/fs"
+	"kdive/internal/kernel/maple"
 	"kdive/internal/kernel/mm"
 	"kdive/internal/kernel/tasks"
 	"kdive/internal/program"
@@ -115,5 +119,74 @@ func TestCorpusVMAs(t *testing.T) {
 				t.Logf("%d VMAs, exe %s", len(as.VMAs), f.Path)
 			})
 		}
+	}
+}
+
+// patched reads the dump with some memory replaced (corrupt structures
+// planted in a real dump) and some made unreadable (as excluded pages).
+type patched struct {
+	*program.Program
+	over     map[uint64][]byte
+	excluded [2]uint64 // [start, end)
+}
+
+func (p *patched) ReadAt(b []byte, addr uint64) (int, error) {
+	if addr < p.excluded[1] && addr+uint64(len(b)) > p.excluded[0] {
+		return 0, fmt.Errorf("%#x: page excluded from the dump", addr)
+	}
+	for base, data := range p.over {
+		if addr >= base && addr+uint64(len(b)) <= base+uint64(len(data)) {
+			copy(b, data[addr-base:])
+			return len(b), nil
+		}
+	}
+	return p.Program.ReadAt(b, addr)
+}
+
+// A loop planted in the holder's maple tree (a node whose child is
+// itself), an unreadable node, and a struct page in an excluded page: each
+// is an error naming the node or the page, with the VMAs found before it.
+func TestCorpusCorrupt(t *testing.T) {
+	p := openCorpus(t, "oops-proc", testcorpus.Vmlinux(t))
+	h := holder(t, p, "oops-proc")
+	oMT, _ := p.MemberOffset("mm_struct", "mm_mt")
+	oRoot, _ := p.MemberOffset("maple_tree", "ma_root")
+	rootAddr := h.Mm + oMT + oRoot
+	const fake = 0xffff8f3fdead0000 // no memory of the dump
+	l := mm.MapleLayout(p)
+	node := make([]byte, l.NodeSize)
+	enc := uint64(fake | maple.ARange64<<3 | 2)
+	binary.LittleEndian.PutUint64(node[l.AR64Pivot:], ^uint64(0))
+	binary.LittleEndian.PutUint64(node[l.AR64Slot:], enc)
+	root := make([]byte, 8)
+	binary.LittleEndian.PutUint64(root, enc)
+	pp := &patched{Program: p, over: map[uint64][]byte{fake: node, rootAddr: root}}
+	as, err := mm.ReadAddressSpace(pp, h.Mm, false)
+	if err != nil || as.Err == nil || !strings.Contains(as.Err.Error(), "node 0xffff8f3fdead0000 visited twice: the tree has a loop") ||
+		!strings.Contains(as.Err.Error(), fmt.Sprintf("mm_struct %#x", h.Mm)) {
+		t.Errorf("loop: %v %v", err, as.Err)
+	}
+	delete(pp.over, fake)
+	if as, _ := mm.ReadAddressSpace(pp, h.Mm, false); as.Err == nil || !strings.Contains(as.Err.Error(), "node 0xffff8f3fdead0000") {
+		t.Errorf("unreadable node: %v", as.Err)
+	}
+	pages, err := mm.NewPages(p, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pa := pages.PageAddr(0x1000)
+	pp = &patched{Program: p, excluded: [2]uint64{pa &^ 0xfff, pa&^0xfff + 0x1000}}
+	pages, err = mm.NewPages(pp, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pg := pages.Read(0x1000); pg.Err == nil || !strings.Contains(pg.Err.Error(), fmt.Sprintf("struct page %#x (pfn 0x1000)", pa)) {
+		t.Errorf("excluded struct page: %v", pg.Err)
+	}
+	if pg := pages.ReadRange(0xff0, 0x20); pg[0].Err != nil || pg[0x10].Err == nil {
+		t.Errorf("ReadRange across an excluded page: %v %v", pg[0].Err, pg[0x10].Err)
+	}
+	if pages.Valid(pages.MaxPFN) || !pages.Valid(pages.MaxPFN-1) {
+		t.Errorf("Valid around max_pfn %#x", pages.MaxPFN)
 	}
 }

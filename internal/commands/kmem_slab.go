@@ -214,7 +214,7 @@ func (o *slubOut) cacheDetail(c *slub.Cache) {
 			if s, err := r.ReadSlab(cs.Slab); err == nil {
 				perCPU[s.Node]++
 			}
-			if !o.slab(c, cs.Slab, cpus, true, false, 0) {
+			if !o.slabOK(c, cs.Slab, cpus, true) {
 				continue
 			}
 		}
@@ -224,7 +224,7 @@ func (o *slubOut) cacheDetail(c *slub.Cache) {
 		}
 		partial, perr := r.CPUPartial(c, cs)
 		for _, p := range partial {
-			if !o.slab(c, p, cpus, true, false, 0) {
+			if !o.slabOK(c, p, cpus, true) {
 				break
 			}
 		}
@@ -255,7 +255,7 @@ func (o *slubOut) cacheDetail(c *slub.Cache) {
 		}
 		ok := true
 		for _, p := range partial {
-			if ok = o.slab(c, p, cpus, false, false, 0); !ok {
+			if ok = o.slabOK(c, p, cpus, false); !ok {
 				break
 			}
 		}
@@ -278,7 +278,7 @@ func (o *slubOut) cacheDetail(c *slub.Cache) {
 			fmt.Fprint(o.w, "  "+slabHdr)
 		}
 		for _, p := range full {
-			if !o.slab(c, p, cpus, false, false, 0) {
+			if !o.slabOK(c, p, cpus, false) {
 				break
 			}
 		}
@@ -292,18 +292,15 @@ func (o *slubOut) cacheDetail(c *slub.Cache) {
 // slab is crash's do_slab_slub: the slab's line and, when verbose, its
 // objects (FREE bare, [ALLOCATED] bracketed, "(cpu N cache)" on the free
 // objects of a CPU slab). With spec set only the object holding addr is
-// listed (unless all). It reports false when the slab could not be
-// shown (the reason went to env.Err).
-func (o *slubOut) slab(c *slub.Cache, addr uint64, cpus []slub.CPU, verbose, spec bool, specAddr uint64) bool {
+// listed (unless all). The error says why the slab could not be shown.
+func (o *slubOut) slab(c *slub.Cache, addr uint64, cpus []slub.CPU, verbose, spec bool, specAddr uint64) error {
 	r := o.r
 	s, err := r.ReadSlab(addr)
 	if err != nil {
-		o.warn(fmt.Errorf("%s: %v", c.Name, err))
-		return false
+		return fmt.Errorf("%s: %v", c.Name, err)
 	}
 	if s.Objects == 0 {
-		o.warn(fmt.Errorf("%s: slab: %x invalid objects: 0", c.Name, addr))
-		return false
+		return fmt.Errorf("%s: slab: %x invalid objects: 0", c.Name, addr)
 	}
 	line := func(inuse int) {
 		fmt.Fprintf(o.w, "  %-16x  %-16x  %4d  %5d  %9d  %4d\n", s.Addr, s.Base, s.Node, s.Objects, inuse, s.Objects-inuse)
@@ -313,12 +310,11 @@ func (o *slubOut) slab(c *slub.Cache, addr uint64, cpus []slub.CPU, verbose, spe
 	}
 	if !verbose {
 		line(s.Inuse)
-		return true
+		return nil
 	}
 	st := r.State(c, s, cpus)
 	if st.Err != nil {
-		o.warn(st.Err)
-		return false
+		return st.Err
 	}
 	line(st.Allocated())
 	fmt.Fprint(o.w, "  "+freeInuseHdr)
@@ -338,6 +334,16 @@ func (o *slubOut) slab(c *slub.Cache, addr uint64, cpus []slub.CPU, verbose, spe
 		} else {
 			fmt.Fprintf(o.w, "  [%x]\n", obj)
 		}
+	}
+	return nil
+}
+
+// slabOK is slab for a listing: an error goes to env.Err in place and
+// the listing goes on.
+func (o *slubOut) slabOK(c *slub.Cache, addr uint64, cpus []slub.CPU, verbose bool) bool {
+	if err := o.slab(c, addr, cpus, verbose, false, 0); err != nil {
+		o.warn(err)
+		return false
 	}
 	return true
 }
@@ -388,10 +394,7 @@ func (o *slubOut) addr(addr uint64, all bool) (bool, error) {
 	if all {
 		spec = false
 	}
-	if !o.slab(c, slab, r.CPUs(c), true, spec, addr) {
-		return true, ErrShown
-	}
-	return true, nil
+	return true, o.slab(c, slab, r.CPUs(c), true, spec, addr)
 }
 
 // kmemSlabCacheOf names the cache of the slab holding addr, for rd -S.

@@ -5,12 +5,14 @@ import (
 	"compress/gzip"
 	"fmt"
 	"io"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
+	"kdive/internal/kernel/slub"
 	"kdive/internal/program"
 	"kdive/internal/testcorpus"
 )
@@ -156,4 +158,117 @@ func lineDiff(got, want string) string {
 		}
 	}
 	return "(equal)"
+}
+
+// kmem ADDR on every scenario, with and without vmlinux: the rig's
+// objects (truth.txt) bracketed as allocated under their caches' lines;
+// an object from a CPU's lockless freelist bare, "(cpu N cache)".
+func TestKmemRigObjects(t *testing.T) {
+	testcorpus.Dir(t)
+	for _, sc := range testcorpus.Scenarios() {
+		for _, v := range []string{testcorpus.Vmlinux(t), ""} {
+			name := map[bool]string{true: "vmlinux", false: "btf"}[v != ""]
+			t.Run(sc+"/"+name, func(t *testing.T) {
+				truth := testcorpus.Truth(t, sc)
+				obj := map[string]uint64{}
+				for _, l := range truth["object"] {
+					var k string
+					var a uint64
+					if _, err := fmt.Sscanf(l, "%s %x", &k, &a); err == nil {
+						obj[k] = a
+					}
+				}
+				p := kmemOpen(t, v, sc, testcorpus.KdumpELF)
+				for _, tc := range []struct {
+					name, cache string
+					at          uint64
+				}{
+					{"state", "kmalloc-192", obj["state"]},
+					{"state", "kmalloc-192", obj["crash_work"]}, // inside the state
+					{"item0", "kmalloc-64", obj["item0"]},
+					{"item1", "kmalloc-64", obj["item1"]},
+					{"item2", "kmalloc-64", obj["item2"]},
+				} {
+					out, _ := kmemSlabRun(t, p, fmt.Sprintf("kmem %x", tc.at))
+					want := fmt.Sprintf("  %s\n  FREE / [ALLOCATED]\n  [%x]\n", "", obj[tc.name])
+					if !strings.Contains(out, "  "+tc.cache+"\n") || !strings.Contains(out, want[4:]) {
+						t.Errorf("kmem %x (%s):\n%s", tc.at, tc.name, out)
+					}
+				}
+				r, unlock, err := slubReader(p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				c := r.CacheNamed("kmalloc-64")
+				cs, err := r.CPU(c, 0)
+				unlock()
+				if err != nil || cs.Freelist == 0 {
+					t.Skipf("no free object on cpu 0's kmalloc-64 freelist: %v", err)
+				}
+				out, _ := kmemSlabRun(t, p, fmt.Sprintf("kmem %x", cs.Freelist+8))
+				if !strings.Contains(out, fmt.Sprintf("  FREE / [ALLOCATED]\n   %x  (cpu 0 cache)\n", cs.Freelist)) {
+					t.Errorf("free object %x:\n%s", cs.Freelist, out)
+				}
+			})
+		}
+	}
+}
+
+// corruptSource is a program whose memory reads see one 8-byte value
+// replaced.
+type corruptSource struct {
+	slubSource
+	at, val uint64
+}
+
+func (p corruptSource) ReadAt(b []byte, a uint64) (int, error) {
+	n, err := p.Program.ReadAt(b, a)
+	for i := 0; i < 8; i++ {
+		if x := p.at + uint64(i); x >= a && x < a+uint64(n) {
+			b[x-a] = byte(p.val >> (8 * i))
+		}
+	}
+	return n, err
+}
+
+// A corrupt CPU freelist: kmem ADDR for an object of that slab states the
+// corruption ("freelist of slab X is corrupt at Y") and gives no
+// FREE/[ALLOCATED] verdict; kmem -s marks the cache's counts unknown.
+func TestKmemCorruptFreelist(t *testing.T) {
+	testcorpus.Dir(t)
+	p := kmemOpen(t, testcorpus.Vmlinux(t), "oops-proc", testcorpus.KdumpELF)
+	r, unlock, err := slubReader(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := r.CacheNamed("kmalloc-64")
+	cs, err := r.CPU(c, 0)
+	unlock()
+	if err != nil || cs.Slab == 0 || cs.Freelist == 0 {
+		t.Fatalf("cpu 0: %+v %v", cs, err)
+	}
+	at := cs.Freelist + c.Offset
+	bad := uint64(0xffff8f3f00001000)
+	src := corruptSource{slubSource{p}, at, bad ^ c.Random ^ bits.ReverseBytes64(at)}
+	r2, err := slub.New(src, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slubReaders.Lock()
+	slubReaders.m[p] = &slubEntry{r: r2}
+	slubReaders.Unlock()
+	defer func() {
+		slubReaders.Lock()
+		delete(slubReaders.m, p)
+		slubReaders.Unlock()
+	}()
+	out, _ := kmemSlabRun(t, p, fmt.Sprintf("kmem %x", cs.Freelist))
+	want := fmt.Sprintf("freelist of slab %x is corrupt at %x: pointer %x is outside", cs.Slab, at, bad)
+	if !strings.Contains(out, want) || strings.Contains(out, "FREE / [ALLOCATED]") {
+		t.Errorf("kmem %x:\n%s\nwant %q and no verdict", cs.Freelist, out, want)
+	}
+	out, _ = kmemSlabRun(t, p, "kmem -s kmalloc-64")
+	if !strings.Contains(out, "        ?         ?      ?     4k  kmalloc-64\n") || !strings.Contains(out, want) {
+		t.Errorf("kmem -s kmalloc-64:\n%s", out)
+	}
 }

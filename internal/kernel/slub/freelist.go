@@ -89,7 +89,7 @@ func (g *Geometry) Walk(read func(addr uint64) (uint64, error), head, headAt uin
 	for p != 0 {
 		i, ok := g.Index(p)
 		if !ok {
-			why := fmt.Sprintf("pointer %x is outside the slab's objects (%x-%x, %d of %d bytes)",
+			why := fmt.Sprintf("pointer %x is outside the slab's objects (%x-%x, %d objects of %d bytes)",
 				p, g.Base+g.RedLeftPad, g.Base+g.RedLeftPad+uint64(g.Objects)*g.Size, g.Objects, g.Size)
 			if first := g.Base + g.RedLeftPad; p >= first && p < first+uint64(g.Objects)*g.Size {
 				why = fmt.Sprintf("pointer %x is not at the start of an object (objects of %d bytes from %x)", p, g.Size, first)

@@ -35,6 +35,9 @@ func init() {
             struct.member) inside the %[1]s.
         -r  the raw bytes (of the %[1]s or one member), as rd shows them;
             -v adds symbols.
+        -p  each pointer member with its declaration, then "-> " and what it
+            points to: the target %[1]s's contents, a string, a function's
+            symbol, NULL or "(not accessible)" (needs an address).
   ADDRESS:CPUS  a per-CPU symbol's instance on each of CPUS (a, all, n,
             n-m, lists).
 
@@ -64,6 +67,7 @@ type structReq struct {
 	offsets bool
 	raw     bool // -r: the bytes, as rd shows them
 	verbose bool // -v: with -r, symbolic
+	deref   bool // -p: dereference pointer members
 	radix   int
 }
 
@@ -103,8 +107,10 @@ func structCommand(env *Env, prog typeTarget, kw string, args []string) error {
 			req.raw = true
 		case 'v':
 			req.verbose = true
+		case 'p':
+			req.deref = true
 		default:
-			return fmt.Errorf("-%c is not supported", o.c)
+			return fmt.Errorf("-%c is not supported (crash's -f, dump file offsets, and -u, user addresses, are not)", o.c)
 		}
 	}
 	if len(rest) == 0 {
@@ -176,6 +182,9 @@ func structCommand(env *Env, prog typeTarget, kw string, args []string) error {
 	}
 	if haveCount && !haveAddr {
 		return errors.New("no kernel virtual address argument entered")
+	}
+	if req.deref && !haveAddr {
+		return errors.New("-p option requires address argument")
 	}
 	name, memberList, _ := strings.Cut(spec, ".")
 	if memberList != "" {
@@ -439,6 +448,9 @@ func (r *structReq) contents(env *Env, pe *progEnv, addr uint64) error {
 	if r.raw {
 		return r.rawDump(env, pe, addr)
 	}
+	if r.deref && len(r.members) == 0 {
+		return r.derefStruct(env, pe, addr)
+	}
 	po := pe.printOpts(r.radix)
 	v := expr.At(pe, r.t, addr)
 	if len(r.members) == 0 {
@@ -450,6 +462,9 @@ func (r *structReq) contents(env *Env, pe *progEnv, addr uint64) error {
 		return nil
 	}
 	for _, m := range r.members {
+		if r.deref && directMember(r.t.Strip(), m) && r.derefMember(env, pe, addr, m) {
+			continue
+		}
 		line, err := memberLine(v, m, po)
 		if err != nil {
 			return fmt.Errorf("invalid data structure member reference: %s", m)
@@ -465,7 +480,8 @@ func (r *structReq) contents(env *Env, pe *progEnv, addr uint64) error {
 func memberLine(v *expr.Value, path string, po expr.PrintOpts) (string, error) {
 	cur := v
 	last := true
-	for _, part := range splitPath(path) {
+	indent := "  "
+	for i, part := range splitPath(path) {
 		name, idx := part.name, part.idx
 		st := cur.Type.Strip()
 		f, ok := st.FindMember(name)
@@ -475,6 +491,11 @@ func memberLine(v *expr.Value, path string, po expr.PrintOpts) (string, error) {
 		container := st
 		if len(f.Via) > 0 {
 			container = f.Via[len(f.Via)-1].Type.Strip()
+			if i == 0 {
+				// crash cuts the member's line out of gdb's output as it
+				// is: inside anonymous structs/unions, deeper indented.
+				indent += strings.Repeat("  ", len(f.Via))
+			}
 		}
 		last = len(container.Members) > 0 && container.Members[len(container.Members)-1].Name == name
 		mv, err := cur.Member(name)
@@ -498,7 +519,7 @@ func memberLine(v *expr.Value, path string, po expr.PrintOpts) (string, error) {
 			return "", err
 		}
 	}
-	s, err := expr.Format(cur, po, 1)
+	s, err := expr.Format(cur, po, len(indent)/2)
 	if err != nil {
 		return "", err
 	}
@@ -506,7 +527,7 @@ func memberLine(v *expr.Value, path string, po expr.PrintOpts) (string, error) {
 	if last {
 		comma = ""
 	}
-	return "  " + path + " = " + s + comma + "\n", nil
+	return indent + path + " = " + s + comma + "\n", nil
 }
 
 type pathPart struct {

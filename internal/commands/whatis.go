@@ -6,6 +6,8 @@ package commands
 import (
 	"errors"
 	"fmt"
+	"sort"
+	"strconv"
 	"strings"
 
 	"kdive/internal/types"
@@ -24,16 +26,30 @@ func init() {
 
         -o  show member offsets in structure declarations.
 
+  Or list the structures (unions, enums, base types) of a size or size
+  range, or that contain a member of a type (or a pointer to it), as
+  "SIZE  TYPE" lines sorted by size and name:
+
+   -r size  of this exact size.
+  -r low-high  of a size in this range.
+ -m member  with a member whose type's name (or, for a pointer or an
+            array, its target's) contains this string; the members of
+            embedded structures (not unions) are searched too.  With -r,
+            both must hold.
+
 EXAMPLES
     kdive> whatis jiffies_64
     u64 jiffies_64;
     kdive> whatis init_task.comm
-    char [16]`,
+    char [16]
+    kdive> whatis -r 2800-3000 -m mm_struct
+    SIZE  TYPE
+    2936  task_struct`,
 		Run: func(env *Env, args []string) error { return whatisCommand(env, env.Prog, args) },
 	})
 }
 
-const whatisSynopsis = "[[struct | union | typedef] name] | [symbol] | expression"
+const whatisSynopsis = "[[-o] [struct | union | typedef | symbol]] | \n         [[-r [size|range]] [-m member]]"
 
 func whatisCommand(env *Env, prog typeTarget, args []string) error {
 	opts, rest, err := getopt("whatis", args, "om:r:")
@@ -42,13 +58,36 @@ func whatisCommand(env *Env, prog typeTarget, args []string) error {
 		return err
 	}
 	offsets := false
+	var lowest, highest uint64
+	member, request := "", false
 	for _, o := range opts {
 		switch o.c {
 		case 'o':
 			offsets = true
+		case 'm':
+			member, request = o.arg, true
+		case 'r':
+			arg := o.arg
+			if len(arg) > 15 {
+				arg = arg[:15]
+			}
+			lo, hi, isRange := strings.Cut(arg, "-")
+			if lowest, err = parseCrashNumber(lo); err != nil {
+				return err
+			}
+			highest = lowest
+			if isRange {
+				if highest, err = parseCrashNumber(hi); err != nil {
+					return err
+				}
+			}
+			request = true
 		default:
 			return fmt.Errorf("-%c is not supported", o.c)
 		}
+	}
+	if request {
+		return whatisRequest(env, prog.Types(), lowest, highest, member)
 	}
 	if len(rest) == 0 {
 		writeUsage(env, "whatis", whatisSynopsis)
@@ -172,4 +211,92 @@ func whatisDatatype(env *Env, t *types.Type, name string, offsets bool) error {
 	fmt.Fprint(env.Out, out)
 	fmt.Fprintf(env.Out, "SIZE: %d\n", t.Size)
 	return nil
+}
+
+// whatisRequest is crash's request_types: the named data types of a size
+// (lowest..highest; highest 0: any size) that contain member (gdb's
+// lookup_struct_contents in crash's iterate_datatypes), one per name,
+// sorted by size and name.
+func whatisRequest(env *Env, reg *types.Registry, lowest, highest uint64, member string) error {
+	type entry struct {
+		size uint64
+		name string
+	}
+	seen := map[string]bool{}
+	var found []entry
+	for _, t := range reg.Named() {
+		if seen[t.Name] {
+			continue
+		}
+		if highest != 0 && !(lowest <= t.Size && t.Size <= highest) {
+			continue
+		}
+		if member != "" && !containsMemberType(t, member, 0) {
+			continue
+		}
+		seen[t.Name] = true
+		found = append(found, entry{t.Size, t.Name})
+	}
+	if len(found) == 0 {
+		fmt.Fprintln(env.Out, "(none found)")
+		return nil
+	}
+	sort.Slice(found, func(i, j int) bool {
+		if found[i].size != found[j].size {
+			return found[i].size < found[j].size
+		}
+		return found[i].name < found[j].name
+	})
+	w := len(strconv.FormatUint(found[len(found)-1].size, 10))
+	if w < 4 {
+		w = 4
+	}
+	fmt.Fprintf(env.Out, "%*s  TYPE\n", w, "SIZE")
+	for _, e := range found {
+		fmt.Fprintf(env.Out, "%*d  %s\n", w, e.size, e.name)
+	}
+	return nil
+}
+
+// mainType strips qualifiers, which gdb keeps on a type that shares its
+// main_type with the unqualified one.
+func mainType(t *types.Type) *types.Type {
+	for i := 0; t != nil && i < 16; i++ {
+		switch t.Kind {
+		case types.Const, types.Volatile, types.Restrict:
+			t = t.Elem
+			continue
+		}
+		return t
+	}
+	return t
+}
+
+// containsMemberType is the lookup_struct_contents of crash's gdb patch:
+// a member's type, or an array member's element type, or (for a pointer)
+// its target, has a name containing name; members that are structs (not
+// unions, not typedefs of structs) are searched in turn.
+func containsMemberType(t *types.Type, name string, depth int) bool {
+	if depth > 64 {
+		return false
+	}
+	for _, f := range t.Members {
+		m := mainType(f.Type)
+		if m == nil {
+			continue
+		}
+		if m.Kind == types.Array && m.Elem != nil {
+			m = mainType(m.Elem)
+		}
+		if m.Kind == types.Struct && containsMemberType(m, name, depth+1) {
+			return true
+		}
+		if m.Kind == types.Pointer && m.Elem != nil {
+			m = mainType(m.Elem)
+		}
+		if m.Name != "" && strings.Contains(m.Name, name) {
+			return true
+		}
+	}
+	return false
 }

@@ -307,3 +307,24 @@ func (b *BTF) members(ms []btf.Member) []Member {
 }
 
 var voidType = &Type{Kind: Void, Name: "void"}
+
+// Named returns the named structs, unions, enums and base types of the
+// BTF, in BTF order: the data types gdb lists as typedef-class symbols,
+// which crash's whatis -r / -m iterates.
+func (b *BTF) Named() []*Type {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []*Type
+	for ty, err := range b.spec.All() {
+		if err != nil {
+			break
+		}
+		switch ty.(type) {
+		case *btf.Struct, *btf.Union, *btf.Enum, *btf.Int, *btf.Float:
+			if ty.TypeName() != "" {
+				out = append(out, b.convert(ty))
+			}
+		}
+	}
+	return out
+}

@@ -215,3 +215,20 @@ func (r *Registry) Sizeof(name string) (uint64, error) {
 	}
 	return t.Size, nil
 }
+
+// Lister is a Source that can list its named data types (structs,
+// unions, enums, base types).
+type Lister interface {
+	Named() []*Type
+}
+
+// Named lists the named data types of the first source that can list
+// them (the kernel's BTF), or nil.
+func (r *Registry) Named() []*Type {
+	for _, s := range r.Sources() {
+		if l, ok := s.(Lister); ok {
+			return l.Named()
+		}
+	}
+	return nil
+}

@@ -40,6 +40,15 @@ func init() {
   stack, and a trace into user mode ends with the user registers.  A trace
   that cannot go on ends with a line saying where and why.
 
+  With a vmlinux, functions the compiler inlined at a frame's address are
+  shown as frames of their own above it, unnumbered, with the frame's
+  stack address and "(inlined)" after the name:
+      [ffffd522803f3a00] kexec_unlock (inlined) at ffffffffbc963ff7
+   #1 [ffffd522803f3a00] __crash_kexec at ffffffffbc963ff7
+  With -l, the first frame of such a group has the line of the address
+  (the line crash shows for the frame) and each frame below it the line
+  where the function above it was inlined.
+
         -a  the active task on each CPU.
     -c cpu  the active task on each listed CPU ("1", "0,2", "0-3").
         -p  the panic task (the default when no task is named and no
@@ -52,7 +61,8 @@ func init() {
             instruction and sp its stack pointer).
      -I ip  start the walk at instruction ip (needs -S).
         -f  the stack words of each frame.
-        -l  source lines (needs DWARF line tables: not read yet).
+        -l  the source file and line under each frame (and after an
+            exception frame's registers), from the vmlinux's DWARF.
         -s  symbol+offset for each frame (decimal; -sx: hexadecimal).
         -x  hexadecimal offsets with -s.
         -d  decimal offsets with -s.
@@ -412,9 +422,10 @@ func btTask(w io.Writer, p *program.Program, k *stack.Kernel, t tasks.Task, o *b
 		f := fr[i]
 		if f.Regs != nil {
 			btRegs(w, p, f, true)
+			btRegsSource(w, p, f, o)
 			if i > 0 && (fr[i-1].Stack.Lo != f.Stack.Lo || fr[i-1].Stack.Hi != f.Stack.Hi) {
 				fmt.Fprintf(w, "--- <%s> ---\n", stackName(fr[i-1].Stack))
-				btLine(w, p, n, f.SP, f, o)
+				btFrame(w, p, n, f.SP, f, o)
 				n++
 			} else if o.frames && i > 0 && i+1 < len(fr) {
 				btWords(w, p, fr[i-1].Addr+8, fr[i+1].Addr+8)
@@ -424,11 +435,8 @@ func btTask(w io.Writer, p *program.Program, k *stack.Kernel, t tasks.Task, o *b
 		if i > 0 && fr[i-1].Regs == nil && (fr[i-1].Stack.Lo != f.Stack.Lo || fr[i-1].Stack.Hi != f.Stack.Hi) {
 			fmt.Fprintf(w, "--- <%s> ---\n", stackName(fr[i-1].Stack))
 		}
-		btLine(w, p, n, frameAddr(i), f, o)
+		btFrame(w, p, n, frameAddr(i), f, o)
 		n++
-		if o.lines {
-			fmt.Fprintf(w, "    (source line: needs the vmlinux's DWARF line tables, not read yet)\n")
-		}
 		if o.frames && i+1 < len(fr) && fr[i+1].Regs == nil && fr[i+1].Addr > frameAddr(i) {
 			btWords(w, p, frameAddr(i)+8, fr[i+1].Addr+8)
 		}

@@ -77,7 +77,13 @@ func TestBtSharedMatchesCrash(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer p.Close()
-			got := strings.Split(strings.TrimSuffix(runBtOn(t, p), "\n"), "\n")
+			var got []string
+			for _, l := range strings.Split(strings.TrimSuffix(runBtOn(t, p), "\n"), "\n") {
+				if strings.Contains(l, " (inlined) at ") {
+					continue // kdive's inlined frames (with a vmlinux) are not crash's
+				}
+				got = append(got, l)
+			}
 			if strings.Join(got, "\n") != strings.Join(want, "\n") {
 				t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 			}
@@ -183,7 +189,7 @@ func TestBtOptionsCorpus(t *testing.T) {
 	if g := runBtOn(t, p, "-g", pid); g != def {
 		t.Errorf("bt -g %s (single-threaded):\n%s", pid, g)
 	}
-	if l := runBtOn(t, p, "-l"); !strings.Contains(l, "DWARF") {
+	if l := runBtOn(t, p, "-l"); !strings.Contains(l, "/fs/read_write.c: ") {
 		t.Errorf("bt -l:\n%s", l)
 	}
 	var out bytes.Buffer

@@ -35,12 +35,19 @@ func init() {
             this return address just call?).  With a count, only the last
             count instructions.
         -f  forward: from the address to the end of its function.
-        -l  show source line numbers (kdive: not yet; the lines are left
-            out, as crash leaves them out for code without line tables).
+        -l  show source line numbers: "file: line" (from the vmlinux's
+            DWARF line tables, as crash prints them) before the
+            instructions of each new line; none without a vmlinux or for
+            module code without loaded debug information.
         -x  offsets in hexadecimal: <func+0x4>.
         -d  offsets in decimal (the default).
         -u  the address is a user virtual address (not supported).
-        -s  source code listing (not supported).
+        -s  the source code of the function around the address (from
+            five lines before the address's line, marked "* ", to the
+            function's closing brace, or count lines), when the source
+            file is found where the DWARF says (the unit's directory,
+            relative to the current directory) or in the current
+            directory; else crash's "source code is not available".
      -b n   skip n bytes after a ud2 (accepted; kernels since 2.6.20 have
             none).
      count  the number of instructions to show.
@@ -80,7 +87,7 @@ func disCommand(env *Env, prog disTarget, args []string) error {
 		return err
 	}
 	radix := 10
-	var reverse, forward, userMode, sources bool
+	var reverse, forward, userMode, sources, lines bool
 	for _, o := range opts {
 		switch o.c {
 		case 'd':
@@ -115,11 +122,10 @@ func disCommand(env *Env, prog disTarget, args []string) error {
 			}
 			forward = true
 		case 'l':
-			// TODO(internal/dwarfx): crash prints the "file: line" of
-			// each new source line (gdb's line table) before the
-			// instructions it covers; kdive has no line-table reader
-			// yet, so -l shows the instructions alone, as crash does
-			// for code without line tables (module code).
+			// The "file: line" of each new source line before the
+			// instructions it covers (none for code without line
+			// tables: no vmlinux, module code).
+			lines = true
 		case 's':
 			if reverse {
 				return errors.New("-r and -s are mutually exclusive")
@@ -145,9 +151,6 @@ func disCommand(env *Env, prog disTarget, args []string) error {
 	}
 	if userMode {
 		return errors.New("user virtual addresses are not supported: kdive does not translate user space")
-	}
-	if sources {
-		return errors.New("-s: source listing is not supported (kdive has no line tables yet)")
 	}
 
 	v := viewOf(prog)
@@ -221,6 +224,9 @@ func disCommand(env *Env, prog disTarget, args []string) error {
 		}
 		count, countEntered, functionOnly = n, true, false
 	}
+	if sources {
+		return disSource(env, prog, v, arg, addr, count, countEntered)
+	}
 
 	if unfiltered {
 		// crash hands such an address to gdb's x/i as it is: no
@@ -287,23 +293,26 @@ func disCommand(env *Env, prog disTarget, args []string) error {
 		addr = fs.Addr
 	}
 
-	d := &disassembler{w: env.Out, prog: prog, v: v, radix: radix}
+	d := &disassembler{w: env.Out, prog: prog, v: v, radix: radix, lines: lines}
 	switch {
 	case reverse:
 		max := target - addr
 		if max == 0 {
 			max = 1
 		}
-		var lines []string
+		var insts []amd64.Inst
+		var texts []string
 		err := d.walk(addr, max, func(in amd64.Inst, line string) bool {
-			lines = append(lines, line)
+			insts = append(insts, in)
+			texts = append(texts, line)
 			return in.Addr < target
 		})
-		if countEntered && uint64(len(lines)) > count {
-			lines = lines[uint64(len(lines))-count:]
+		first := 0
+		if countEntered && uint64(len(texts)) > count {
+			first = len(texts) - int(count)
 		}
-		for _, l := range lines {
-			io.WriteString(env.Out, l)
+		for i := first; i < len(texts); i++ {
+			d.emit(insts[i].Addr, texts[i])
 		}
 		return err
 	case forward:
@@ -312,7 +321,7 @@ func disCommand(env *Env, prog disTarget, args []string) error {
 				return false
 			}
 			if in.Addr >= target {
-				io.WriteString(env.Out, line)
+				d.emit(in.Addr, line)
 			}
 			return true
 		})
@@ -321,14 +330,31 @@ func disCommand(env *Env, prog disTarget, args []string) error {
 			if in.Addr >= end {
 				return false
 			}
-			io.WriteString(env.Out, line)
+			d.emit(in.Addr, line)
 			return true
 		})
 	}
 	return d.walk(addr, count, func(in amd64.Inst, line string) bool {
-		io.WriteString(env.Out, line)
+		d.emit(in.Addr, line)
 		return true
 	})
+}
+
+// emit writes one instruction's line; with -l, first the "file: line" of
+// its address when it differs from the previous instruction's (crash
+// prints an empty line when the source line becomes unknown).
+func (d *disassembler) emit(addr uint64, line string) {
+	if d.lines {
+		src := ""
+		if d.v.isKernelText(addr) {
+			src = d.v.lineInfo(addr)
+		}
+		if src != d.lastSrc {
+			io.WriteString(d.w, src+"\n")
+			d.lastSrc = src
+		}
+	}
+	io.WriteString(d.w, line)
 }
 
 // trimPadding returns end moved back over the no-op instructions that pad
@@ -427,6 +453,9 @@ type disassembler struct {
 	v     *ksymView
 	radix int
 	raw   bool // gdb's own lines: "   0xADDR:\t..."
+	lines bool // -l: source lines before the instructions
+
+	lastSrc string // -l: the last "file: line" printed
 
 	hasSizes int // 0 unknown, 1 the kernel symbols have sizes, -1 not
 

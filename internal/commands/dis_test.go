@@ -145,9 +145,8 @@ func TestDisModuleCodeMatchesConsole(t *testing.T) {
 // Sessions of dis commands on the bugon dump, each compared whole with
 // what crash 8.0.2 printed for the same commands:
 //
-//   - dis-modules: every function of every module; crash's "file: line"
-//     after each duplicate text symbol is cut from the golden (kdive has
-//     no line tables yet, see lineInfo).
+//   - dis-modules: every function of every module, with crash's "file:
+//     line" after each duplicate text symbol of the kernel.
 //   - dis-insns: instructions x86asm does not know or words differently
 //     (vmgexit, tilerelease, fwait, VEX rip-relative operands, lidt, lar,
 //     encls, vmmcall) and size-less assembler data labels gdb does not name.

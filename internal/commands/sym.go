@@ -41,12 +41,15 @@ func init() {
      vaddr  a kernel virtual address, in hexadecimal.
 
   Module symbols other than functions are shown with type (?), as crash
-  shows them.  crash adds the source file and line of a text address when
-  the kernel has line tables; kdive does not read line tables yet.
+  shows them.  A text address is followed by its source file and line
+  (from the vmlinux's DWARF line tables, as crash prints them); without a
+  vmlinux, or for module code, there is none.
 
 EXAMPLES
     kdive> sym jiffies
     ffffffff81e079c0 (D) jiffies
+    kdive> sym schedule
+    ffffffffa8e09380 (T) schedule debian/build/build_amd64_none_cloud-amd64/kernel/sched/core.c: 6633
     kdive> sym ffffffff81e079c1
     ffffffff81e079c1 (D) jiffies_64+1
     kdive> sym -q jiffies_lock
@@ -250,6 +253,8 @@ type ksymView struct {
 	sinittext  uint64
 	einittext  uint64
 	haveBounds bool
+
+	lineAt func(uint64) (program.SourceLine, bool) // nil: no source lines
 }
 
 var viewCache struct {
@@ -271,11 +276,20 @@ func viewOf(prog symSource) *ksymView {
 	viewCache.Lock()
 	defer viewCache.Unlock()
 	if viewCache.view != nil && viewCache.table == t && viewCache.n == t.Len() && viewCache.mods == len(mods) {
+		viewCache.view.setLines(prog)
 		return viewCache.view
 	}
 	v := newView(t, mods)
+	v.setLines(prog)
 	viewCache.table, viewCache.n, viewCache.mods, viewCache.view = t, t.Len(), len(mods), v
 	return v
+}
+
+func (v *ksymView) setLines(prog symSource) {
+	v.lineAt = nil
+	if ls, ok := prog.(lineSource); ok {
+		v.lineAt = ls.LineAt
+	}
 }
 
 func newView(t *symtab.Table, mods []program.Module) *ksymView {
@@ -563,15 +577,25 @@ func (v *ksymView) isKernelText(addr uint64) bool {
 	return false
 }
 
-// lineInfo returns the "file: line" of a text address.
-//
-// TODO(line tables): crash prints the source file and line of a text
-// address (from the vmlinux's DWARF .debug_line) after `sym ADDR` and
-// `sym NAME`, e.g. " .../arch/x86/kernel/head_64.S: 65"; kdive has no
-// line-table reader yet, so this is empty and the line ends with the
-// separating blank, as crash's own does when gdb has no line (modules
-// without debuginfo).
-func (v *ksymView) lineInfo(addr uint64) string { return "" }
+// lineInfo returns the "file: line" of a text address as crash's
+// get_line_number gives it (gdb's find_pc_line on the vmlinux's DWARF, or
+// a module's once its debug information is loaded), "" when there is none:
+// the line then ends with the separating blank, as crash's does.
+func (v *ksymView) lineInfo(addr uint64) string {
+	if v.lineAt == nil {
+		return ""
+	}
+	if l, ok := v.lineAt(addr); ok {
+		return l.String()
+	}
+	return ""
+}
+
+// lineSource is what a program needs for source lines (*program.Program
+// has it).
+type lineSource interface {
+	LineAt(addr uint64) (program.SourceLine, bool)
+}
 
 const (
 	showLine   = 1 << iota // crash SHOW_LINENUM

@@ -20,6 +20,10 @@ import (
 type SourceLine struct {
 	File string
 	Line int
+	// Name is the file as gdb names it in messages ("fs/read_write.c":
+	// the line table's directory and name, without the unit's
+	// directory, which is Dir).
+	Name, Dir string
 }
 
 func (s SourceLine) String() string { return fmt.Sprintf("%s: %d", s.File, s.Line) }
@@ -343,7 +347,7 @@ func (ix *Index) LineAt(pc uint64) (SourceLine, bool, error) {
 	if !ok {
 		return SourceLine{}, false, nil
 	}
-	return SourceLine{File: name, Line: int(line)}, true, nil
+	return SourceLine{File: name, Line: int(line), Name: s.name, Dir: c.t.compDir}, true, nil
 }
 
 // fileName is the name crash would print for file index n of the unit's

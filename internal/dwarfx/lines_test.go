@@ -290,9 +290,9 @@ func TestVmlinuxLines(t *testing.T) {
 	defer ix.Close()
 	const bd = "debian/build/build_amd64_none_cloud-amd64/"
 	for pc, want := range map[uint64]string{
-		0xffffffff8134b000: bd + "fs/read_write.c: 627",                            // sym ksys_write
-		0xffffffff8134b06b: bd + "fs/read_write.c: 637",                            // bt -l ksys_write
-		0xffffffff8106c57f: bd + "include/linux/ftrace.h: 922",                     // machine_kexec, inlined
+		0xffffffff8134b000: bd + "fs/read_write.c: 627",                             // sym ksys_write
+		0xffffffff8134b06b: bd + "fs/read_write.c: 637",                             // bt -l ksys_write
+		0xffffffff8106c57f: bd + "include/linux/ftrace.h: 922",                      // machine_kexec, inlined
 		0xffffffff81163ff7: bd + "include/linux/atomic/atomic-arch-fallback.h: 243", // __crash_kexec
 		0xffffffff819fbdc0: bd + "arch/x86/include/asm/jump_label.h: 27",            // sym do_syscall_64
 		0xffffffff81000000: "/build/reproducible-path/linux-6.1.187/arch/x86/kernel/head_64.S: 65",

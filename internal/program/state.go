@@ -30,6 +30,8 @@ type state struct {
 	types     *btfx.Types
 	typesErr  error
 
+	lineSrcs lineSrcs // DWARF for source lines (lines.go)
+
 	modOnce sync.Once
 	mods    []Module
 	modSyms []symtab.Sym

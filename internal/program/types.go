@@ -61,7 +61,7 @@ func (p *Program) typeReg() *typeReg {
 			// DWARF after BTF: BTF answers type questions at once; the
 			// vmlinux's DWARF adds what BTF lacks (the types of global
 			// variables), indexed on first use.
-			r.reg.Append(&lazyDWARF{path: p.VmlinuxPath})
+			r.reg.Append(&lazyDWARF{path: p.VmlinuxPath, open: p.vmlinuxDWARF})
 		}
 		// The DWARF of the modules whose object files mod -s loads:
 		// their own types and the types of their globals.
@@ -79,6 +79,7 @@ func (p *Program) typeReg() *typeReg {
 // time it is asked.
 type lazyDWARF struct {
 	path string
+	open func() (*dwarfx.Index, error) // the program's shared index
 	once sync.Once
 	src  *dwarfx.Source
 	err  error
@@ -86,7 +87,16 @@ type lazyDWARF struct {
 
 func (l *lazyDWARF) get() (*dwarfx.Source, error) {
 	l.once.Do(func() {
-		ix, err := dwarfx.Open(l.path)
+		var ix *dwarfx.Index
+		var err error
+		if l.open != nil {
+			ix, err = l.open()
+		} else {
+			ix, err = dwarfx.Open(l.path)
+		}
+		if err == nil && ix == nil {
+			err = fmt.Errorf("no DWARF")
+		}
 		if err != nil {
 			l.err = fmt.Errorf("%s: DWARF: %w", l.path, err)
 			return

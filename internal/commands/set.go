@@ -129,10 +129,10 @@ func runSet(env *Env, args []string) error {
 	return failed
 }
 
-// setCPU is crash's set_cpu: the context becomes the task running on cpu;
-// nothing is shown when it already is the context.
+// setCPU is crash's set_cpu: the context becomes the task running on cpu,
+// shown (also when it already was the context, as crash 8.0.2 does).
 func setCPU(env *Env, p *program.Program, cpu int) error {
-	cur, all, err := contextTask(p)
+	_, all, err := contextTask(p)
 	if err != nil {
 		return err
 	}
@@ -151,10 +151,6 @@ func setCPU(env *Env, p *program.Program, cpu int) error {
 	a, ok := run[cpu]
 	if !ok || a == 0 {
 		return fmt.Errorf("cannot determine active task on cpu %d", cpu)
-	}
-	if a == cur.Addr {
-		p.SetCurrentTask(a)
-		return nil
 	}
 	for _, t := range all {
 		if t.Addr == a {

@@ -127,6 +127,18 @@ func TestModSymRig(t *testing.T) {
 				if got := run("sym kdive_rig_global"); !strings.HasPrefix(got, fmt.Sprintf("%x ", obj["global"])) {
 					t.Errorf("sym kdive_rig_global: %q", got)
 				}
+				// Source lines from the module's relocated line table
+				// (issue 4 item 7): crash's "kdive_rig.c: 70" for the
+				// first address, a line before each new line's code.
+				if got := run("sym kdive_rig_null_deref"); !strings.HasSuffix(got, "/kdive_rig.c: 70\n") {
+					t.Errorf("sym with line: %q", got)
+				}
+				dis := run("dis -l kdive_rig_null_deref")
+				for _, w := range []string{"/kdive_rig.c: 70\n", fmt.Sprintf("\n%#x <kdive_rig_null_deref>:", obj["kdive_rig_null_deref"]), "/kdive_rig.c: 73\n"} {
+					if !strings.Contains("\n"+dis, w) {
+						t.Errorf("dis -l kdive_rig_null_deref: no %q in\n%s", w, dis)
+					}
+				}
 				// Already loaded: the row again, nothing reloaded.
 				if got := run("mod -s kdive_rig " + ko); got != out {
 					t.Errorf("second mod -s: %q", got)
@@ -139,6 +151,9 @@ func TestModSymRig(t *testing.T) {
 				}
 				if _, _, err := runModLine(p, "whatis struct kdive_rig_item"); err == nil {
 					t.Error("struct kdive_rig_item still known after mod -d")
+				}
+				if got := run("dis -l kdive_rig_null_deref"); strings.Contains(got, "kdive_rig.c") {
+					t.Errorf("dis -l after mod -d has source lines:\n%s", got)
 				}
 				if got := run("p kdive_rig_global"); !strings.Contains(got, "<data variable, no debug info>") && strings.Contains(got, "magic") {
 					t.Errorf("p kdive_rig_global after mod -d: %q", got)

@@ -68,6 +68,11 @@ func (p *Program) lineSources(addr uint64) []LineSource {
 		return nil
 	}
 	var out []LineSource
+	// A module whose object file mod -s loaded: its DWARF is relocated
+	// to runtime addresses (moddebug.go); unloading takes it away.
+	if md := p.ModuleDebugAt(addr); md != nil && md.Index != nil {
+		out = append(out, LineSource{Index: md.Index, Lo: md.Module.Base, Hi: md.Module.Base + md.Module.Size})
+	}
 	l := p.impl.lines()
 	l.mu.Lock()
 	for _, e := range l.extra {

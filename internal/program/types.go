@@ -144,6 +144,12 @@ type moduleBTF struct {
 
 func (m *moduleBTF) load() []*types.BTF {
 	m.once.Do(func() {
+		if m.p.impl.live() {
+			// A running kernel exports each module's BTF in sysfs.
+			if m.srcs = SysModuleBTF(SysBTFDir, m.base); len(m.srcs) > 0 {
+				return
+			}
+		}
 		names := map[uint64]string{}
 		if mods, err := m.p.Modules(); err == nil {
 			for _, mod := range mods {

@@ -28,6 +28,10 @@ func init() {
         -i  the memory summary: TOTAL MEM, FREE, USED, SHARED, BUFFERS, CACHED,
             SLAB, TOTAL HUGE, HUGE FREE, TOTAL SWAP, SWAP USED, SWAP FREE,
             COMMIT LIMIT and COMMITTED, in pages, size and percentage.
+            SLAB and COMMITTED are the kernel's /proc/meminfo Slab and
+            Committed_AS (crash 8.0.2 counts PG_slab pages, missing the
+            tail pages of multi-page slabs, and reads vm_committed_as
+            without its per-CPU counters).
         -v  the vmalloc areas (vmap_area_list): VMAP_AREA, VM_STRUCT, the
             address range and its size.
         -z  each zone of each node: size, present pages, watermarks and the
@@ -401,9 +405,15 @@ func kmemInfo(env *Env) error {
 		return err
 	}
 	warnAll(env, "kmem", mi.Warnings)
-	// SHARED and SLAB as crash 8.0.2 counts them in the memory map: pages
-	// not reserved with a reference count above 1, and PG_slab pages.
+	// SHARED as crash counts it in the memory map: pages not reserved
+	// with a reference count above 1. SLAB is the kernel's own count
+	// (NR_SLAB_RECLAIMABLE_B + NR_SLAB_UNRECLAIMABLE_B, /proc/meminfo's
+	// Slab): crash 8.0.2 counts PG_slab pages, which misses the tail
+	// pages of every multi-page slab.
 	shared, slab, err := countPages(env)
+	if mi.SlabStat != 0 {
+		slab = mi.SlabStat
+	}
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"kdive/internal/kernel/klist"
+	"kdive/internal/kernel/tasks"
 )
 
 // Meminfo is the memory summary of `kmem -i` (and /proc/meminfo), in
@@ -27,8 +28,11 @@ type Meminfo struct {
 	HaveSwap            bool
 	// CommitLimit: sysctl_overcommit_kbytes, else (TotalRAM - HugeTotal)
 	// * sysctl_overcommit_ratio / 100, plus SwapTotal. Committed:
-	// vm_committed_as.count (0 when negative).
-	CommitLimit, Committed uint64
+	// vm_memory_committed(): vm_committed_as summed over its per-CPU
+	// counters, as /proc/meminfo's Committed_AS (0 when negative).
+	// CommittedCount is vm_committed_as.count alone (crash 8.0.2's
+	// number, which misses up to a batch per CPU).
+	CommitLimit, Committed, CommittedCount uint64
 	HaveCommit             bool
 	Warnings               []string
 }
@@ -115,13 +119,47 @@ func ReadMeminfo(src Source, enums Enums, zones []Zone) (*Meminfo, error) {
 		}
 		mi.CommitLimit += mi.SwapTotal
 		if a, err := src.Symbol("vm_committed_as"); err == nil && mi.HaveCommit {
-			o, _ := src.MemberOffset("percpu_counter", "count")
-			if c, err := u64(src, a+o); err == nil && int64(c) > 0 {
-				mi.Committed = c
+			c, sum := percpuCounter(src, a)
+			if int64(c) > 0 {
+				mi.CommittedCount = c
+			}
+			if sum > 0 {
+				mi.Committed = uint64(sum)
 			}
 		}
 	}
 	return mi, nil
+}
+
+// percpuCounter reads a struct percpu_counter: its count and
+// percpu_counter_sum() (count plus every possible CPU's s32 counter).
+func percpuCounter(src Source, a uint64) (count uint64, sum int64) {
+	o, _ := src.MemberOffset("percpu_counter", "count")
+	count, err := u64(src, a+o)
+	if err != nil {
+		return 0, 0
+	}
+	sum = int64(count)
+	ts, ok := src.(tasks.Source)
+	oc, err := src.MemberOffset("percpu_counter", "counters")
+	if !ok || err != nil {
+		return count, sum
+	}
+	ptr, err := u64(src, a+oc)
+	if err != nil || ptr == 0 {
+		return count, sum
+	}
+	for _, cpu := range tasks.PossibleCPUs(ts) {
+		off, err := ts.PerCPUOffset(cpu)
+		if err != nil {
+			continue
+		}
+		var b [4]byte
+		if _, err := src.ReadAt(b[:], ptr+off); err == nil {
+			sum += int64(int32(binary.LittleEndian.Uint32(b[:])))
+		}
+	}
+	return count, sum
 }
 
 // blockdevPages is the kernel's nr_blockdev_pages(): the page cache of

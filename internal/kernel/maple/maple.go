@@ -193,7 +193,10 @@ func (w *walker) node(enode, min, max uint64, depth int) error {
 				w.out = append(w.out, Entry{first, last, slot})
 			}
 		} else if slot != 0 {
-			if !IsNode(slot) {
+			// A child is mt_mk_node's encoding: the node, its type
+			// and MAPLE_ENODE_NULL (bit 2); only the root also has
+			// the xarray internal bit (mt_mk_root).
+			if NodeAddr(slot) < reservedRange {
 				return fmt.Errorf("maple: node %#x: slot %d (%#x) is not a node pointer", addr, i, slot)
 			}
 			if err := w.node(slot, first, last, depth+1); err != nil {

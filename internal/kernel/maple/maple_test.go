@@ -26,7 +26,9 @@ func (m mem) node(addr uint64) []byte {
 	return b
 }
 
-func enc(addr uint64, typ int) uint64 { return addr | uint64(typ)<<3 | 2 }
+// enc is mt_mk_node (a child pointer); root is mt_mk_root's.
+func enc(addr uint64, typ int) uint64     { return addr | uint64(typ)<<3 | 4 }
+func rootEnc(addr uint64, typ int) uint64 { return enc(addr, typ) | 2 }
 
 func put(b []byte, off uint64, v uint64) { binary.LittleEndian.PutUint64(b[off:], v) }
 
@@ -52,7 +54,7 @@ func twoLevel() (mem, uint64) {
 	put(b, l.R64Pivot, 0x7fff)
 	put(b, l.R64Slot, 0xcccc0000)
 	put(b, l.R64Pivot+8, ^uint64(0))
-	return m, enc(0x10000, ARange64)
+	return m, rootEnc(0x10000, ARange64)
 }
 
 func TestWalkTwoLevels(t *testing.T) {
@@ -84,7 +86,7 @@ func TestWalkDense(t *testing.T) {
 	m := mem{}
 	n := m.node(0x40000)
 	put(n, DefaultLayout.DenseSlot+3*8, 0x1234000)
-	got, err := Walk(m, DefaultLayout, enc(0x40000, Dense), 0)
+	got, err := Walk(m, DefaultLayout, rootEnc(0x40000, Dense), 0)
 	if err != nil || len(got) != 1 || got[0].First != 3 {
 		t.Errorf("%v %v", got, err)
 	}
@@ -101,10 +103,10 @@ func TestWalkCorrupt(t *testing.T) {
 	}{
 		{"loop", func(m mem) { put(m[0x10000], l.AR64Slot+8, enc(0x10000, ARange64)) }, "0x10000 visited twice"},
 		{"unreadable", func(m mem) { delete(m, 0x30000) }, "node 0x30000: 0x30000: not mapped"},
-		{"type", func(m mem) { put(m[0x10000], l.AR64Slot, 0x20000|7<<3|2) }, "node 0x20000: unknown node type 7"},
+		{"type", func(m mem) { put(m[0x10000], l.AR64Slot, 0x20000|7<<3|4) }, "node 0x20000: unknown node type 7"},
 		{"order", func(m mem) { put(m[0x20000], l.R64Pivot+8, 0x10) }, "node 0x20000: pivot 1 (0x10) below"},
 		{"above", func(m mem) { put(m[0x20000], l.R64Pivot+24, 0x9000) }, "node 0x20000: pivot 3 (0x9000) above"},
-		{"not a node", func(m mem) { put(m[0x10000], l.AR64Slot, 0x20000) }, "slot 0 (0x20000) is not a node pointer"},
+		{"not a node", func(m mem) { put(m[0x10000], l.AR64Slot, 0xc) }, "slot 0 (0xc) is not a node pointer"},
 	} {
 		m, root := twoLevel()
 		c.fix(m)
@@ -123,7 +125,7 @@ func FuzzWalk(f *testing.F) {
 		seed = append(seed, m[a]...)
 	}
 	f.Add(seed, root, 0)
-	f.Add(seed, uint64(0x10000|3<<3|2), 2)
+	f.Add(seed, uint64(0x10000|3<<3|6), 2)
 	f.Fuzz(func(t *testing.T, data []byte, root uint64, limit int) {
 		m := mem{}
 		for i := 0; i*256 < len(data) && i < 64; i++ {

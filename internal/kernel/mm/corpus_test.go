@@ -28,7 +28,12 @@ func openCorpus(t *testing.T, sc, vml string) *program.Program {
 
 func holder(t *testing.T, p *program.Program, sc string) tasks.Task {
 	t.Helper()
-	pid, err := strconv.Atoi(testcorpus.Truth(t, sc)["holder_pid"][0])
+	return holderOf(t, p, testcorpus.Truth(t, sc))
+}
+
+func holderOf(t *testing.T, p *program.Program, truth map[string][]string) tasks.Task {
+	t.Helper()
+	pid, err := strconv.Atoi(truth["holder_pid"][0])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,15 +60,39 @@ func holder(t *testing.T, p *program.Program, sc string) tasks.Task {
 func TestCorpusVMAs(t *testing.T) {
 	testcorpus.Dir(t)
 	vml := testcorpus.Vmlinux(t)
+	type run struct{ sc, dump, vml string }
+	var runs []run
 	for _, sc := range testcorpus.Scenarios() {
-		for _, v := range []string{vml, ""} {
+		runs = append(runs, run{sc, testcorpus.File(t, sc, testcorpus.KdumpLZO), vml})
+	}
+	// The ext corpus (a multi-threaded process, sockets, slab scenarios)
+	// when it is built.
+	if testcorpus.ExtPath() != "" {
+		evml := testcorpus.ExtVmlinux(t)
+		for _, sc := range testcorpus.ExtScenarios() {
+			runs = append(runs, run{"ext-" + sc, testcorpus.ExtFile(t, sc, testcorpus.KdumpLZO), evml})
+		}
+	}
+	for _, r := range runs {
+		for _, v := range []string{r.vml, ""} {
+			sc := r.sc
 			name := sc + "/vmlinux"
 			if v == "" {
 				name = sc + "/btf"
 			}
 			t.Run(name, func(t *testing.T) {
-				p := openCorpus(t, sc, v)
-				h := holder(t, p, sc)
+				p, err := program.Open(v, r.dump, program.OpenOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer p.Close()
+				var truth map[string][]string
+				if strings.HasPrefix(sc, "ext-") {
+					truth = testcorpus.ExtTruth(t, strings.TrimPrefix(sc, "ext-"))
+				} else {
+					truth = testcorpus.Truth(t, sc)
+				}
+				h := holderOf(t, p, truth)
 				as, err := mm.ReadAddressSpace(p, h.Mm, true)
 				if err != nil || as.Err != nil {
 					t.Fatal(err, as.Err)
@@ -152,22 +181,22 @@ func TestCorpusCorrupt(t *testing.T) {
 	oMT, _ := p.MemberOffset("mm_struct", "mm_mt")
 	oRoot, _ := p.MemberOffset("maple_tree", "ma_root")
 	rootAddr := h.Mm + oMT + oRoot
-	const fake = 0xffff8f3fdead0000 // no memory of the dump
+	const fake = 0xffff8f4fdead0000 // past the end of the dump's memory
 	l := mm.MapleLayout(p)
 	node := make([]byte, l.NodeSize)
-	enc := uint64(fake | maple.ARange64<<3 | 2)
+	enc := uint64(fake | maple.ARange64<<3 | 4) // mt_mk_node
 	binary.LittleEndian.PutUint64(node[l.AR64Pivot:], ^uint64(0))
 	binary.LittleEndian.PutUint64(node[l.AR64Slot:], enc)
 	root := make([]byte, 8)
-	binary.LittleEndian.PutUint64(root, enc)
+	binary.LittleEndian.PutUint64(root, enc|2) // mt_mk_root
 	pp := &patched{Program: p, over: map[uint64][]byte{fake: node, rootAddr: root}}
 	as, err := mm.ReadAddressSpace(pp, h.Mm, false)
-	if err != nil || as.Err == nil || !strings.Contains(as.Err.Error(), "node 0xffff8f3fdead0000 visited twice: the tree has a loop") ||
+	if err != nil || as.Err == nil || !strings.Contains(as.Err.Error(), "node 0xffff8f4fdead0000 visited twice: the tree has a loop") ||
 		!strings.Contains(as.Err.Error(), fmt.Sprintf("mm_struct %#x", h.Mm)) {
 		t.Errorf("loop: %v %v", err, as.Err)
 	}
 	delete(pp.over, fake)
-	if as, _ := mm.ReadAddressSpace(pp, h.Mm, false); as.Err == nil || !strings.Contains(as.Err.Error(), "node 0xffff8f3fdead0000") {
+	if as, _ := mm.ReadAddressSpace(pp, h.Mm, false); as.Err == nil || !strings.Contains(as.Err.Error(), "node 0xffff8f4fdead0000") {
 		t.Errorf("unreadable node: %v", as.Err)
 	}
 	pages, err := mm.NewPages(p, p)
@@ -188,5 +217,42 @@ func TestCorpusCorrupt(t *testing.T) {
 	}
 	if pages.Valid(pages.MaxPFN) || !pages.Valid(pages.MaxPFN-1) {
 		t.Errorf("Valid around max_pfn %#x", pages.MaxPFN)
+	}
+}
+
+// The multi-threaded process of the ext corpus's mthread scenario has a
+// two-level maple tree (more VMAs than a leaf holds: its threads'
+// stacks): as many VMAs as map_count, adding up to total_vm, in order,
+// each pointing back to the mm. With vmlinux and without.
+func TestCorpusMapleTwoLevels(t *testing.T) {
+	testcorpus.ExtDir(t)
+	truth := testcorpus.ExtTruth(t, "mthread")
+	for _, v := range []string{testcorpus.ExtVmlinux(t), ""} {
+		p, err := program.Open(v, testcorpus.ExtFile(t, "mthread", testcorpus.KdumpLZO), program.OpenOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.Close()
+		tk := holderOf(t, p, map[string][]string{"holder_pid": truth["mt_tgid"]})
+		oMT, _ := p.MemberOffset("mm_struct", "mm_mt")
+		oRoot, _ := p.MemberOffset("maple_tree", "ma_root")
+		root, err := p.ReadU64(tk.Mm + oMT + oRoot)
+		if err != nil || maple.NodeType(root) < maple.Range64 {
+			t.Fatalf("root %#x (%v): not an inner node", root, err)
+		}
+		as, err := mm.ReadAddressSpace(p, tk.Mm, true)
+		if err != nil || as.Err != nil {
+			t.Fatal(err, as.Err)
+		}
+		var pages uint64
+		for i, vma := range as.VMAs {
+			pages += (vma.End - vma.Start) / 4096
+			if vma.Mm != tk.Mm || vma.Start >= vma.End || (i > 0 && vma.Start < as.VMAs[i-1].End) {
+				t.Errorf("VMA %d: %+v", i, vma)
+			}
+		}
+		if int64(len(as.VMAs)) != as.MapCount || len(as.VMAs) <= 16 || pages != as.TotalVM {
+			t.Errorf("%d VMAs (map_count %d), %d pages (total_vm %d)", len(as.VMAs), as.MapCount, pages, as.TotalVM)
+		}
 	}
 }

@@ -1,0 +1,60 @@
+package commands
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"kdive/internal/program"
+	"kdive/internal/testcorpus"
+)
+
+// Byte for byte crash 8.0.2's set, set -c, task -R, bt -e, bt -r, bt -v,
+// foreach (on the tasks crash 8.0.2 sees: the running ones; not bt, where
+// crash shows stale frames and kdive inlined ones) and the set
+// radix messages on the corpus's sysrq dump, recorded with the corpus
+// whose rig-hash the golden transcript names (capture-tasks.sh), with and
+// without vmlinux (bt -r with it only: kallsyms has no .LC labels for its
+// rd -s names); each command on a fresh context, as each was captured
+// in its own crash session.
+func TestTasksCrashCorpus(t *testing.T) {
+	dir := testcorpus.Dir(t)
+	b, err := os.ReadFile(filepath.Join("testdata", "crash-tasks-sysrq.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, rest, _ := strings.Cut(string(b), "\n")
+	hash, err := os.ReadFile(filepath.Join(dir, "rig-hash"))
+	if err != nil || !strings.Contains(head, "(rig-hash "+strings.TrimSpace(string(hash))+")") {
+		t.Skipf("corpus rig-hash %q is not the golden file's: %s", hash, head)
+	}
+	type step struct{ cmd, out string }
+	var steps []step
+	for _, blk := range strings.Split(rest, "crash> ")[1:] {
+		cmd, out, _ := strings.Cut(blk, "\n")
+		steps = append(steps, step{cmd, out})
+	}
+	if len(steps) < 15 {
+		t.Fatalf("%d commands in the transcript", len(steps))
+	}
+	for _, v := range []string{testcorpus.Vmlinux(t), ""} {
+		p, err := program.Open(v, testcorpus.File(t, "sysrq", testcorpus.KdumpELF), program.OpenOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range steps {
+			p.ResetCurrentTask()
+			p.SetOutputRadix(10)
+			if v == "" && s.cmd == "bt -r" {
+				// rd -s names: kallsyms has no .LC local labels.
+				continue
+			}
+			f := strings.Fields(s.cmd)
+			if got := runCmd(t, p, f[0], f[1:]...); got != s.out {
+				t.Errorf("vmlinux %q: %s:\n%s\ncrash:\n%s", v, s.cmd, got, s.out)
+			}
+		}
+		p.Close()
+	}
+}

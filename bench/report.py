@@ -211,9 +211,45 @@ def main():
         for n in summary["pages"][fmt]["notes"]:
             print("  note %s: %s" % (fmt, n))
 
+    # --- tasks --------------------------------------------------------------
+    truns = {}
+    tlabels = []
+    with open(os.path.join(o.out, "results.tsv")) as f:
+        for r in csv.DictReader(f, delimiter="\t"):
+            if r["kind"] != "tasks":
+                continue
+            if r["format"] not in tlabels:
+                tlabels.append(r["format"])
+            truns.setdefault((r["format"], r["tool"]), []).append(r)
+    if tlabels:
+        print()
+        print("== 3. tasks: cold start + bt of the panic task, foreach bt, log (median wall) ==")
+        print("  crash 8.0.2 sees only the running tasks of this kernel: its foreach bt walks 3 stacks, kdive's all")
+        rows = []
+        for lab in tlabels:
+            med = {}
+            for t in TOOLS:
+                rs = [r for r in truns.get((lab, t), []) if r["wall_s"]]
+                if not rs:
+                    continue
+                ok = sum(r["ok"] == "1" for r in rs)
+                cpus = [float(r["cpu_s"]) for r in rs if r.get("cpu_s")]
+                med[t] = (statistics.median(float(r["wall_s"]) for r in rs),
+                          statistics.median(cpus) if cpus else None,
+                          max(int(r["rss_kb"] or 0) for r in rs) / 1024, ok, len(rs),
+                          next((r["note"] for r in rs if r["note"]), ""))
+            base = med.get("kdive", (None, None))
+            for t, (m, c, rss, ok, n, note) in med.items():
+                rows.append([lab, t, fnum(m, "%.3f"), fnum(c, "%.2f"), fnum(rss, "%.1f"),
+                             rx(ratio(m, base[0])) if t != "kdive" else "1.0x",
+                             rx(ratio(c, base[1])) if t != "kdive" else "1.0x",
+                             "ok" if ok == n else "FAILED %d/%d: %s" % (n - ok, n, short(note))])
+        print(table(rows, ["what", "tool", "median s", "CPU s", "peak RSS MiB", "time vs kdive",
+                           "CPU vs kdive", "status"], "llrrrrrl"))
+
     # --- summary ----------------------------------------------------------
     print()
-    print("== 3. summary ==")
+    print("== 4. summary ==")
     speedups = []
     rows = []
     for fmt in formats:

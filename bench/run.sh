@@ -15,7 +15,11 @@
 #    in one run, each timed between `!date` markers; kdive's command line does
 #    the same batch (row "kdive CLI"); drgn does prog.read(ADDR, 4096, True)
 #    (bench/drgn_pages.py). Each reports its median pass.
-# 3. a summary: ratios and the targets (open + sys >= 20x faster than crash,
+# 3. tasks, each a cold start: bt of the panic task, foreach bt, log; kdive
+#    and crash on the scenario's vmcore.lzo, kdive and drgn on its vmcore.elf
+#    (bench/drgn_tasks.py). Targets: bt >= 20x faster than crash, no slower
+#    than drgn.
+# 4. a summary: ratios and the targets (open + sys >= 20x faster than crash,
 #    kdive < 150 MiB peak RSS).
 #
 # Results: bench/out/<date>/ (raw logs, results.tsv, pages.jsonl, report.txt),
@@ -330,7 +334,42 @@ for i in "${!paths[@]}"; do
 	fi
 done
 
-# --- 3. report ----------------------------------------------------------------
+# --- 3. tasks: cold bt of the panic task, foreach bt, log ----------------------
+# Each a fresh start (cold): kdive and crash on the scenario's kdump file
+# (vmcore.lzo), kdive and drgn on its ELF file (vmcore.elf); drgn through
+# bench/drgn_tasks.py (stack_trace of the crashed thread / of every task,
+# get_dmesg). crash 8.0.2 sees only the running tasks of this kernel, so its
+# foreach bt does less work than kdive's (every task).
+TASK_TOOLS_OK=1
+KD_FILE=$SCEN_DIR/vmcore.lzo ELF_FILE=$SCEN_DIR/vmcore.elf
+[[ -s $KD_FILE && -s $ELF_FILE ]] || { note "tasks: $KD_FILE or $ELF_FILE missing, skipped"; TASK_TOOLS_OK=0; }
+if ((TASK_TOOLS_OK)); then
+	note "== tasks: bt, foreach bt, log (RUNS=$RUNS CRASH_RUNS=$CRASH_RUNS)"
+	for t in bt "foreach bt" log; do printf '%s\nquit\n' "$t" >"$OUT/crash-${t// /_}.cmd"; done
+	for ((r = 1; r <= maxr; r++)); do
+		for t in bt "foreach bt" log; do
+			check='PID: '
+			[[ $t == log ]] && check='Linux version'
+			dmode=${t%% *}
+			[[ $t == "foreach bt" ]] && dmode=foreach
+			dcheck='#0'
+			[[ $t == log ]] && dcheck='Linux version'
+			if have kdive && ((r <= RUNS)); then
+				measure tasks "$t vmcore.lzo" kdive "$r" "$check" -- "$KDIVE" -s "$VMLINUX" "$KD_FILE" -c "$t"
+				measure tasks "$t vmcore.lzo" "kdive (no vmlinux)" "$r" "$check" -- "$KDIVE" -s "$KD_FILE" -c "$t"
+				measure tasks "$t vmcore.elf" kdive "$r" "$check" -- "$KDIVE" -s "$VMLINUX" "$ELF_FILE" -c "$t"
+			fi
+			if have crash && ((r <= CRASH_RUNS)); then
+				measure tasks "$t vmcore.lzo" crash "$r" "$check" -- crash -s "$VMLINUX" "$KD_FILE" -i "$OUT/crash-${t// /_}.cmd"
+			fi
+			if have drgn && ((r <= RUNS)); then
+				measure tasks "$t vmcore.elf" drgn "$r" "$dcheck" -- drgn -q -c "$ELF_FILE" -s "$VMLINUX" "$ROOT/bench/drgn_tasks.py" "$dmode"
+			fi
+		done
+	done
+fi
+
+# --- 4. report ----------------------------------------------------------------
 ELAPSED=$(( $(date +%s) - STARTED ))
 python3 "$ROOT/bench/report.py" "$OUT" \
 	--scenario "${SCENARIO:-none}" --corpus "$CORPUS" --vmlinux "$VMLINUX" \

@@ -167,3 +167,52 @@ func holderTask(t *testing.T, p *program.Program, pid string) tasks.Task {
 	t.Fatalf("no task %s", pid)
 	return tasks.Task{}
 }
+
+// vm -p: one line per page of every VMA, each either a physical address
+// that vtop -u gives too, "(not mapped)", or the file offset of a page of
+// /bin/busybox not in memory; vtop -u of such a page names the file and
+// offset (crash's FILE: line).
+func TestVmPages(t *testing.T) {
+	p := openProg(t, testcorpus.Vmlinux(t), testcorpus.File(t, "oops-proc", testcorpus.KdumpLZO))
+	env := &Env{Prog: p}
+	pid := testcorpus.Truth(t, "oops-proc")["holder_pid"][0]
+	out, err := mmRun(t, env, "vm", "-p", pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	as, err := mm.ReadAddressSpace(p, holderTask(t, p, pid).Mm, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n, mapped, file int
+	var fileVA, physVA, physPA string
+	for _, l := range strings.Split(out, "\n") {
+		f := strings.Fields(l)
+		switch {
+		case len(f) == 2 && f[0] != "VIRTUAL":
+			n++
+			mapped++
+			physVA, physPA = f[0], f[1]
+		case len(f) >= 4 && f[1] == "FILE:":
+			n++
+			file++
+			if f[2] != "/bin/busybox" || f[3] != "OFFSET:" {
+				t.Errorf("file line %q", l)
+			}
+			fileVA = f[0]
+		case strings.HasSuffix(l, "(not mapped)"):
+			n++
+		}
+	}
+	if uint64(n) != as.TotalVM || mapped == 0 || file == 0 {
+		t.Fatalf("%d page lines (%d mapped, %d file) for total_vm %d", n, mapped, file, as.TotalVM)
+	}
+	v, _ := mmRun(t, env, "vtop", "-u", physVA)
+	if !strings.Contains(strings.Split(v, "\n")[1], physPA) {
+		t.Errorf("vtop -u %s:\n%s\nvm -p says %s", physVA, v, physPA)
+	}
+	v, _ = mmRun(t, env, "vtop", "-u", fileVA)
+	if !strings.Contains(v, "(not mapped)") || !strings.Contains(v, "\nFILE: /bin/busybox  OFFSET: ") {
+		t.Errorf("vtop -u %s:\n%s", fileVA, v)
+	}
+}

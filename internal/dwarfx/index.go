@@ -298,13 +298,16 @@ func (ix *Index) scan() error {
 	}
 	ix.Stats.Workers = workers
 	ix.Stats.Units = len(ix.units[0]) + len(ix.units[1])
+	// The name tables start at a size for the vmlinux; a module's
+	// (tens of KiB of DWARF) start small and grow when needed.
+	nameHint := min(1<<17, len(ix.info)/64+1024)
 	scanners := make([]*scanner, workers)
 	errs := make([]error, workers)
 	var next atomic.Int64
 	var failed atomic.Bool
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
-		s := &scanner{ix: ix, names: newU64map(1 << 17), done: make([]uint8, len(ix.str)), inline: map[string]uint64{}, sigs: map[uint64]uint64{}}
+		s := &scanner{ix: ix, names: newU64map(nameHint), done: make([]uint8, len(ix.str)), inline: map[string]uint64{}, sigs: map[uint64]uint64{}}
 		scanners[w] = s
 		wg.Add(1)
 		go func(w int) {

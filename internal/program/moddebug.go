@@ -42,6 +42,9 @@ type modDebugs struct {
 	// syms is the symbol table with the loaded modules' symbols in place
 	// of their kallsyms ones (nil when none is loaded).
 	syms atomic.Pointer[symtab.Table]
+	// symsDirty is set when a file is loaded or unloaded: the table is
+	// rebuilt on the next use (once after mod -S's many loads).
+	symsDirty atomic.Bool
 }
 
 // ErrModuleDebugLoaded is returned by LoadModuleDebug when the module's
@@ -116,7 +119,7 @@ func (p *Program) LoadModuleDebug(name, path string) (*ModuleDebug, error) {
 	d.byName[m.Name] = md
 	d.order = append(d.order, m.Name)
 	d.all = append(d.all, md)
-	p.impl.rebuildSymbols()
+	d.symsDirty.Store(true)
 	return md, nil
 }
 
@@ -150,7 +153,7 @@ func (p *Program) UnloadModuleDebug(name string) bool {
 			break
 		}
 	}
-	p.impl.rebuildSymbols()
+	d.symsDirty.Store(true)
 	return true
 }
 
@@ -159,7 +162,7 @@ func (p *Program) UnloadAllModuleDebug() {
 	d := &p.impl.dbg
 	d.mu.Lock()
 	d.byName, d.order = nil, nil
-	p.impl.rebuildSymbols()
+	d.symsDirty.Store(true)
 	d.mu.Unlock()
 }
 
@@ -207,23 +210,30 @@ func (s *state) loadedModuleDebug() []*ModuleDebug {
 }
 
 // rebuildSymbols makes the symbol table with each loaded module's
-// symbols from its object file instead of kallsyms (dbg.mu held).
+// symbols from its object file instead of kallsyms (symbols() calls it
+// when a load or unload made the table stale).
 func (s *state) rebuildSymbols() {
-	s.symbols() // kallsyms, modules
-	if len(s.dbg.byName) == 0 {
-		s.dbg.syms.Store(nil)
+	d := &s.dbg
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.symsDirty.Load() {
+		return
+	}
+	d.symsDirty.Store(false)
+	if len(d.byName) == 0 {
+		d.syms.Store(nil)
 		return
 	}
 	var mod []symtab.Sym
 	for _, sym := range s.modSyms {
-		if s.dbg.byName[sym.Module] == nil {
+		if d.byName[sym.Module] == nil {
 			mod = append(mod, sym)
 		}
 	}
-	for _, n := range s.dbg.order {
-		mod = append(mod, s.dbg.byName[n].Syms...)
+	for _, n := range d.order {
+		mod = append(mod, d.byName[n].Syms...)
 	}
-	s.dbg.syms.Store(s.base.With(mod))
+	d.syms.Store(s.base.With(mod))
 }
 
 // moduleObjectSyms is crash's store_load_module_symbols: the symbols of

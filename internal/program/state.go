@@ -67,7 +67,10 @@ func (s *state) symbols() *symtab.Table {
 		}
 		s.full = s.base.With(s.modSyms)
 	})
-	if t := s.dbg.syms.Load(); t != nil { // modules' object files loaded (moddebug.go)
+	if s.dbg.symsDirty.Load() { // mod -s/-d since (moddebug.go)
+		s.rebuildSymbols()
+	}
+	if t := s.dbg.syms.Load(); t != nil { // modules' object files loaded
 		return t
 	}
 	return s.full

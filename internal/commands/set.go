@@ -51,7 +51,7 @@ EXAMPLES
     kdive> set 1
         PID: 1
     COMMAND: "init"
-       TASK: ffff8ef081180000  [THREAD_INFO: ffff8ef081180000]
+       TASK: ffff8ef0811e9800  [THREAD_INFO: ffff8ef0811e9800]
         CPU: 0
       STATE: TASK_INTERRUPTIBLE `,
 		Run: runSet,

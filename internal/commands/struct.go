@@ -320,7 +320,7 @@ func (r *structReq) declaration(env *Env, vaddr uint64) error {
 		}
 	}
 	if r.offsets || member != "" {
-		text = withOffsets(text, st, r.t.Size, vaddr, member)
+		text = withOffsets(text, st, r.t.Size, vaddr, member, r.radix == 16)
 	}
 	fmt.Fprint(env.Out, text)
 	if member == "" {
@@ -336,10 +336,15 @@ func (r *structReq) declaration(env *Env, vaddr uint64) error {
 // withOffsets is crash's show_member_offset applied to each member line of
 // a declaration: "  [offset]" (or "  [address]") right-aligned in a field
 // as wide as the struct's size plus 4, then the line less 3 of its
-// leading blanks; lines crash finds no member in get blanks instead. With
+// leading blanks; lines crash finds no member in get blanks instead (hex:
+// the size and offsets in hexadecimal, as with -x). With
 // member set, only that member's line is kept.
-func withOffsets(text string, st *types.Type, size, vaddr uint64, member string) string {
+func withOffsets(text string, st *types.Type, size, vaddr uint64, member string, hex bool) string {
 	sizeStr := strconv.FormatUint(size, 10)
+	if hex {
+		// gdb's output radix 16 (-x): sizes and offsets as 0x...
+		sizeStr = fmt.Sprintf("%#x", size)
+	}
 	width := len(sizeStr) + 4
 	var sb strings.Builder
 	lines := strings.SplitAfter(text, "\n")
@@ -371,6 +376,8 @@ func withOffsets(text string, st *types.Type, size, vaddr uint64, member string)
 		var lab string
 		if vaddr != 0 {
 			lab = fmt.Sprintf("  [%x]", vaddr+f.Offset)
+		} else if hex {
+			lab = fmt.Sprintf("  [%#x]", f.Offset)
 		} else {
 			lab = fmt.Sprintf("  [%d]", f.Offset)
 		}

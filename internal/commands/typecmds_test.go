@@ -68,6 +68,10 @@ func typecmdsRun(t *testing.T, prog *program.Program, line string) string {
 	args := splitLine(line)
 	c := Lookup(args[0])
 	if c == nil {
+		// crash's NAME.member ADDR shorthand, as the session runs it.
+		c = TypeShorthand(prog, args[0])
+	}
+	if c == nil {
 		t.Fatalf("no command %q", args[0])
 	}
 	var buf bytes.Buffer

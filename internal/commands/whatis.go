@@ -206,7 +206,7 @@ func whatisDatatype(env *Env, t *types.Type, name string, offsets bool) error {
 	}
 	out := sb.String()
 	if offsets && t.Strip().IsComposite() {
-		out = withOffsets(out, t.Strip(), t.Size, 0, "")
+		out = withOffsets(out, t.Strip(), t.Size, 0, "", false)
 	}
 	fmt.Fprint(env.Out, out)
 	fmt.Fprintf(env.Out, "SIZE: %d\n", t.Size)

@@ -1,0 +1,41 @@
+package commands
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"kdive/internal/program"
+	"kdive/internal/testcorpus"
+)
+
+// typecmds4: the seeds' type commands (issue 3's "done when" list) in
+// their shapes on the shared dump: the NAME.member ADDR shorthand with
+// options after the address (mlx5_core_dev.cmd ADDR -xo), struct -xo
+// (struct request -xo), px sizeof (px sizeof(struct net_device)), list
+// STRUCT.MEMBER -H ADDR -s STRUCT.m1,m2 (list dma_pool.page_list -H ...
+// -s dma_page.offset,vaddr), NAME.member ADDR (skb_shared_info.frag_list
+// ADDR), a cast's member (p ((struct alx_priv*)ADDR)->qnapi), eval ADDR +
+// 704; crash 8.0.2's output (capture-typecmds.sh VMLINUX DUMP typecmds4),
+// with the vmlinux and without it (the dump's BTF and kallsyms).
+func TestTypeCommands4Golden(t *testing.T) {
+	if testing.Short() {
+		t.Skip("indexes the vmlinux's DWARF")
+	}
+	typecmdsGolden(t, "typecmds4")
+	golden, err := os.ReadFile("testdata/typecmds4.golden")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmds, want := rdsymParseGolden(t, string(golden))
+	prog, err := program.Open("", filepath.Join(testcorpus.Shared(t), "vmcore.zstd"), program.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prog.Close()
+	for _, cmd := range cmds {
+		if got := typecmdsRun(t, prog, cmd); got != want[cmd] {
+			t.Errorf("without vmlinux: %s: differs from crash:\n%s", cmd, rdsymFirstDiff(want[cmd], got))
+		}
+	}
+}

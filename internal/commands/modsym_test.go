@@ -331,3 +331,65 @@ func TestModSymGolden(t *testing.T) {
 		})
 	}
 }
+
+// Without a directory, mod -s and mod -S look where crash does: the debug
+// tree /usr/lib/debug/lib/modules/RELEASE (here the Debian debug
+// package's, unpacked in the cache), $CRASH_MODULE_PATH, /lib/modules,
+// the vmlinux's directory (which has modules/kdive_rig.ko in the corpus).
+// The module may be named by an address inside it.
+func TestModSymSearchPath(t *testing.T) {
+	rel := testcorpus.KernelVersion(t)
+	root := filepath.Join(os.Getenv("HOME"), ".cache/kdive/dbg-"+rel, "usr/lib/debug/lib/modules")
+	if _, err := os.Stat(filepath.Join(root, rel)); err != nil {
+		t.Skipf("no debug module tree: %v", err)
+	}
+	program.SetModuleSearchRoots(root, filepath.Join(t.TempDir(), "no-lib-modules"))
+	defer program.SetModuleSearchRoots("/usr/lib/debug/lib/modules", "/lib/modules")
+	t.Setenv("CRASH_MODULE_PATH", "")
+	p := openProg(t, testcorpus.Vmlinux(t), testcorpus.File(t, "oops-proc", testcorpus.KdumpLZO))
+	mods, _ := p.Modules()
+	var virtio program.Module
+	for _, m := range mods {
+		if m.Name == "virtio" {
+			virtio = m
+		}
+	}
+	out, _, err := runModLine(p, fmt.Sprintf("mod -s %016x", virtio.Base+16))
+	if md := p.ModuleDebugOf("virtio"); err != nil || md == nil || !strings.HasPrefix(md.Path, filepath.Join(root, rel)) || !strings.Contains(out, md.Path+" \n") {
+		t.Fatalf("mod -s ADDR: %v %q", err, out)
+	}
+	// kdive_rig is in the vmlinux's directory tree (corpus/modules).
+	out, errs, err := runModLine(p, "mod -S")
+	if err != nil || errs != "" || p.ModuleDebugOf("kdive_rig") == nil || strings.Count(out, "\n") != len(mods)+1 {
+		t.Errorf("mod -S: %v %q\n%s", err, errs, out)
+	}
+	// $CRASH_MODULE_PATH comes before /lib/modules and the vmlinux's
+	// directory.
+	p.UnloadAllModuleDebug()
+	dir := t.TempDir()
+	data, _ := os.ReadFile(testcorpus.Module(t, "kdive_rig"))
+	os.WriteFile(filepath.Join(dir, "kdive-rig.ko"), data, 0o644) // '-' for '_'
+	t.Setenv("CRASH_MODULE_PATH", dir)
+	if _, _, err := runModLine(p, "mod -s kdive_rig"); err != nil || p.ModuleDebugOf("kdive_rig").Path != filepath.Join(dir, "kdive-rig.ko") {
+		t.Errorf("mod -s kdive_rig via CRASH_MODULE_PATH: %v %+v", err, p.ModuleDebugOf("kdive_rig"))
+	}
+}
+
+// A stripped .ko (the kernel package's, when installed) loads as crash
+// loads it: its symbols (letters, sizes) but no DWARF.
+func TestModSymStripped(t *testing.T) {
+	ko := filepath.Join("/lib/modules", testcorpus.KernelVersion(t), "kernel/drivers/virtio/virtio.ko")
+	if _, err := os.Stat(ko); err != nil {
+		t.Skipf("no installed module: %v", err)
+	}
+	p := openProg(t, "", testcorpus.File(t, "oops-proc", testcorpus.KdumpLZO))
+	out, _, err := runModLine(p, "mod -s virtio "+ko)
+	md := p.ModuleDebugOf("virtio")
+	if err != nil || md == nil || md.Index != nil || !strings.Contains(out, ko+" \n") {
+		t.Fatalf("mod -s virtio %s: %v %+v\n%s", ko, err, md, out)
+	}
+	// crash: "(?)" before, the file's "(d)" after.
+	if got := typecmdsRun(t, p, "sym virtio_index_ida"); !strings.Contains(got, " (d) virtio_index_ida [virtio]") {
+		t.Errorf("sym: %q", got)
+	}
+}

@@ -143,3 +143,9 @@ func (f *ModuleFinder) FindFile(base string) string {
 	}
 	return ""
 }
+
+// SetModuleSearchRoots replaces /usr/lib/debug/lib/modules and
+// /lib/modules in ModuleSearchDirs (tests).
+func SetModuleSearchRoots(debugRoot, modRoot string) {
+	debugModulesRoot, modulesRoot = debugRoot, modRoot
+}

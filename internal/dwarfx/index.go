@@ -175,6 +175,23 @@ func Open(path string) (*Index, error) {
 	return ix, nil
 }
 
+// OpenLines memory-maps path for LineAt and InlineChain only: the unit
+// headers are read but names are not indexed (a few milliseconds instead
+// of the parallel scan), so name lookups (types, variables, functions)
+// find nothing.
+func OpenLines(path string) (*Index, error) {
+	ef, err := mapFile(path)
+	if err != nil {
+		return nil, err
+	}
+	ix, err := newIndexScan(ef, false)
+	if err != nil {
+		ef.close()
+		return nil, err
+	}
+	return ix, nil
+}
+
 // OpenBytes indexes an ELF image held in memory (tests, fuzzing).
 func OpenBytes(name string, data []byte) (*Index, error) {
 	ef, err := parseELF(name, data)
@@ -193,7 +210,10 @@ func (ix *Index) Close() error {
 	return nil
 }
 
-func newIndex(ef *elfFile) (*Index, error) {
+func newIndex(ef *elfFile) (*Index, error) { return newIndexScan(ef, true) }
+
+// newIndexScan reads the unit headers and, with scan, indexes the names.
+func newIndexScan(ef *elfFile, scan bool) (*Index, error) {
 	ix := &Index{Path: ef.path, ef: ef, cache: map[uint64]*Type{}, abbrevs: map[abbrevKey]*abbrevTable{}, cands: map[string][2][]uint64{}}
 	var err error
 	get := func(name string) []byte {
@@ -237,6 +257,12 @@ func newIndex(ef *elfFile) (*Index, error) {
 		if sec == secInfo && ix.infoMapped {
 			ix.dropPages(ix.info, dropped, uint64(len(ix.info)))
 		}
+	}
+	if !scan {
+		ix.names = newU64map(0)
+		ix.inline, ix.sigs = map[string]uint64{}, map[uint64]uint64{}
+		ix.ln.lazyBases = true
+		return ix, nil
 	}
 	if err := ix.scan(); err != nil {
 		return nil, fmt.Errorf("%s: %w", ef.path, err)

@@ -99,8 +99,34 @@ func (ix *Index) readPCDIE(u *unit, b []byte, tab *abbrevTable, off uint64) (*pc
 
 // InlineChain returns the inlined calls at pc (an address in the file's
 // own address space), innermost first; none when pc is not in inlined
-// code or has no debug information.
+// code or has no debug information. The slice is shared (cached): do not
+// modify it.
 func (ix *Index) InlineChain(pc uint64) ([]InlinedCall, error) {
+	l := &ix.ln
+	l.mu.Lock()
+	chain, ok := l.chains[pc]
+	l.mu.Unlock()
+	if ok {
+		return chain, nil
+	}
+	chain, err := ix.inlineChain(pc)
+	if err != nil {
+		return nil, err
+	}
+	l.mu.Lock()
+	if l.chains == nil || len(l.chains) >= maxCachedChains {
+		l.chains = map[uint64][]InlinedCall{}
+	}
+	l.chains[pc] = chain
+	l.mu.Unlock()
+	return chain, nil
+}
+
+// maxCachedChains bounds the inline chains kept (bt of every task asks
+// the same return addresses again and again).
+const maxCachedChains = 1 << 14
+
+func (ix *Index) inlineChain(pc uint64) ([]InlinedCall, error) {
 	c, err := ix.unitLines(pc)
 	if err != nil || c == nil || c.info == nil || !c.info.hasChildren {
 		return nil, err

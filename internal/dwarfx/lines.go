@@ -36,12 +36,19 @@ type lineState struct {
 	cus                             []cuRange // sorted by lo
 
 	mu     sync.Mutex
-	tables map[uint64]*cuLines // by unit offset
+	tables map[uint64]*cuLines      // by unit offset
+	chains map[uint64][]InlinedCall // by address (inline.go)
+
+	// lazyBases: the names were not scanned (OpenLines), so each unit's
+	// DW_AT_str_offsets_base and DW_AT_addr_base are read on first use.
+	lazyBases bool
+	basesMu   sync.Mutex
+	basesDone map[uint64]bool
 }
 
 func (l *lineState) close() {
 	l.mu.Lock()
-	l.line, l.aranges, l.rnglists, l.ranges, l.cus, l.tables = nil, nil, nil, nil, nil, nil
+	l.line, l.aranges, l.rnglists, l.ranges, l.cus, l.tables, l.chains = nil, nil, nil, nil, nil, nil, nil
 	l.mu.Unlock()
 }
 
@@ -193,8 +200,59 @@ func (ix *Index) unitAt(pc uint64) *unit {
 	return nil
 }
 
+// unitBases sets u's string and address bases as the name scan does, for
+// an index opened without it.
+func (ix *Index) unitBases(u *unit) error {
+	l := &ix.ln
+	if !l.lazyBases {
+		return nil
+	}
+	l.basesMu.Lock()
+	defer l.basesMu.Unlock()
+	if l.basesDone[u.off] {
+		return nil
+	}
+	b := ix.secData(u.sec)[:u.end]
+	tab, err := ix.table(u)
+	if err != nil {
+		return err
+	}
+	code, pos, ok := uleb(b, int(u.dieOff))
+	if !ok || code == 0 {
+		return fmt.Errorf("%s+%#x: bad unit DIE", secNames[u.sec], u.dieOff)
+	}
+	ab := tab.get(code)
+	if ab == nil {
+		return fmt.Errorf("%s+%#x: unknown abbreviation code %d", secNames[u.sec], u.dieOff, code)
+	}
+	for _, a := range ab.attrs {
+		v, np, err := u.readValue(b, pos, a.form, a.ic)
+		if err != nil {
+			return err
+		}
+		pos = np
+		switch a.at {
+		case atStrOffsetsBase:
+			u.strBase = v.u
+		case atAddrBase, atGNUAddrBase:
+			u.addrBase = v.u
+		}
+	}
+	if u.version >= 5 && u.strBase == 0 && len(ix.strOffsets) > 0 {
+		u.strBase = 8
+	}
+	if l.basesDone == nil {
+		l.basesDone = map[uint64]bool{}
+	}
+	l.basesDone[u.off] = true
+	return nil
+}
+
 // cuInfo reads the unit DIE of u.
 func (ix *Index) cuInfo(u *unit) (*cuInfo, error) {
+	if err := ix.unitBases(u); err != nil {
+		return nil, err
+	}
 	b := ix.secData(u.sec)
 	if u.end > uint64(len(b)) {
 		return nil, fmt.Errorf("%s+%#x: unit out of range", secNames[u.sec], u.off)

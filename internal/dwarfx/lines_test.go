@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -288,6 +290,27 @@ func FuzzLineProgram(f *testing.F) {
 func TestVmlinuxLines(t *testing.T) {
 	ix := openVmlinux(t)
 	defer ix.Close()
+	checkVmlinuxLines(t, ix)
+}
+
+// OpenLines gives the same lines without the name index (and no names).
+func TestVmlinuxOpenLines(t *testing.T) {
+	p := filepath.Join(corpusDir(), "vmlinux")
+	if _, err := os.Stat(p); err != nil {
+		t.Skipf("no debug vmlinux at %s", p)
+	}
+	ix, err := OpenLines(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	checkVmlinuxLines(t, ix)
+	if _, err := ix.LookupType("struct task_struct"); err == nil {
+		t.Errorf("OpenLines: struct task_struct found without a name index")
+	}
+}
+
+func checkVmlinuxLines(t *testing.T, ix *Index) {
 	const bd = "debian/build/build_amd64_none_cloud-amd64/"
 	for pc, want := range map[uint64]string{
 		0xffffffff8134b000: bd + "fs/read_write.c: 627",                             // sym ksys_write

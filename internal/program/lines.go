@@ -31,8 +31,11 @@ type LineSource struct {
 // lineSrcs holds the program's DWARF for lines.
 type lineSrcs struct {
 	once  sync.Once
-	vml   *dwarfx.Index
+	vml   *dwarfx.Index // full index (types)
 	err   error
+	lonce sync.Once
+	lix   *dwarfx.Index // lines only (no name scan)
+	lerr  error
 	mu    sync.Mutex
 	extra []LineSource
 }
@@ -48,6 +51,18 @@ func (p *Program) vmlinuxDWARF() (*dwarfx.Index, error) {
 	l := p.impl.lines()
 	l.once.Do(func() { l.vml, l.err = dwarfx.Open(p.VmlinuxPath) })
 	return l.vml, l.err
+}
+
+// vmlinuxLines is the vmlinux's DWARF opened for lines only (unit
+// headers, no name index: milliseconds, where the full index takes
+// ~0.5 s); nil without a vmlinux.
+func (p *Program) vmlinuxLines() (*dwarfx.Index, error) {
+	if p.impl == nil || p.VmlinuxPath == "" {
+		return nil, nil
+	}
+	l := p.impl.lines()
+	l.lonce.Do(func() { l.lix, l.lerr = dwarfx.OpenLines(p.VmlinuxPath) })
+	return l.lix, l.lerr
 }
 
 // AddLineSource makes the source lines of another DWARF index (a
@@ -81,7 +96,7 @@ func (p *Program) lineSources(addr uint64) []LineSource {
 		}
 	}
 	l.mu.Unlock()
-	if ix, _ := p.vmlinuxDWARF(); ix != nil {
+	if ix, _ := p.vmlinuxLines(); ix != nil {
 		out = append(out, LineSource{Index: ix, Bias: p.impl.src.KASLROffset})
 	}
 	return out

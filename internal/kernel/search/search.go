@@ -88,7 +88,9 @@ type Scanner struct {
 	Q       *Query
 	Read    ReadFunc
 	Workers int // 0: GOMAXPROCS
-	// Batch is how many pages are scanned between reports (0: 4096).
+	// Batch is how many pages are scanned between reports (0: 1024),
+	// which bounds the matches held at once (search 0 matches every
+	// word: 1024 pages hold at most 512Ki of them).
 	Batch int
 
 	stats    Stats
@@ -105,7 +107,7 @@ func (s *Scanner) Stats() Stats { return s.stats }
 func (s *Scanner) Scan(next func() (Page, bool), emit func(Match)) {
 	batch := s.Batch
 	if batch <= 0 {
-		batch = 4096
+		batch = 1024
 	}
 	workers := s.Workers
 	if workers <= 0 {

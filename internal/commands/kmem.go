@@ -784,6 +784,7 @@ func (k *kmemCtx) search(addr uint64, phys bool) error {
 			}
 		}
 		if vaddr != bad {
+			k.freeBlock(addr, phys)
 			if t, ok := k.taskStructOwner(tl(), vaddr); ok {
 				context(t)
 			} else if t, ok := k.stackOwner(tl(), vaddr); ok {
@@ -817,6 +818,71 @@ func (k *kmemCtx) search(addr uint64, phys bool) error {
 		return fmt.Errorf("%x: %v", addr, pg.Err)
 	}
 	return nil
+}
+
+// freeBlock prints, when the address's page is free in the buddy
+// allocator, the zone, the free list and the block as crash's
+// dump_free_pages_zones_v2 prints a found address, and a blank line.
+func (k *kmemCtx) freeBlock(addr uint64, phys bool) {
+	pfn, ok := k.findPage(addr, phys)
+	if !ok {
+		return
+	}
+	enums := kmemEnums(k.p)
+	zones, err := mm.Zones(k.p, enums)
+	if err != nil {
+		return
+	}
+	fb, ok, err := mm.FreeBlockOf(k.p, k.p, k.pages, zones, pfn)
+	w := k.env.Out
+	if err != nil {
+		fmt.Fprintf(w, "kmem: %v\n", err)
+		return
+	}
+	if !ok || fb.Zone == nil {
+		return
+	}
+	z := fb.Zone
+	free := int64(0)
+	if len(z.VMStat) > 0 {
+		free = z.VMStat[0]
+	}
+	fmt.Fprintf(w, "ZONE  NAME        SIZE    FREE  %s  START_PADDR  START_MAPNR\n", center(16, "MEM_MAP", false))
+	fmt.Fprintf(w, "%3d   %-9s %6d  %6d  %s  %s  %s\n", z.Index, z.Name, z.Spanned, free,
+		center(16, fmt.Sprintf("%x", k.pages.PageAddr(fb.ZoneStart)), false),
+		center(11, fmt.Sprintf("%x", fb.ZoneStart<<12), true),
+		center(11, fmt.Sprintf("%d", fb.ZoneStart-fb.NodeStart), true))
+	fmt.Fprintf(w, "AREA    SIZE  FREE_AREA_STRUCT\n")
+	fmt.Fprintf(w, "%3d  %7s  %s  \n", fb.Order, fmt.Sprintf("%dk", (uint64(1)<<fb.Order)*4), center(16, fmt.Sprintf("%x", fb.FreeList), false))
+	fmt.Fprintf(w, "%x  ", k.pages.PageAddr(fb.Head))
+	if fb.Order > 0 {
+		off := pfn - fb.Head
+		if phys {
+			in := ""
+			if addr&0xfff != 0 {
+				in = "in "
+			}
+			fmt.Fprintf(w, "(%x is %s", addr, in)
+		} else {
+			fmt.Fprintf(w, "(%x is ", addr)
+		}
+		fmt.Fprintf(w, "%s of %d pages)", ordinal(off+1), uint64(1)<<fb.Order)
+	}
+	fmt.Fprintf(w, "\n\n")
+}
+
+// ordinal is crash's: 1st, 2nd, 3rd, 4th ... (11th is "11st" in crash).
+func ordinal(n uint64) string {
+	s := fmt.Sprint(n)
+	switch s[len(s)-1] {
+	case '1':
+		return s + "st"
+	case '2':
+		return s + "nd"
+	case '3':
+		return s + "rd"
+	}
+	return s + "th"
 }
 
 func (k *kmemCtx) notInMap(addr uint64, phys bool) error {

@@ -243,3 +243,18 @@ func TestKmemInfoExtTruth(t *testing.T) {
 		}
 	}
 }
+
+// kmem of a free page's direct-map address names its buddy block (crash
+// 8.0.2 finds it only for some addresses: "kmem 203010" in the golden).
+func TestKmemFreePage(t *testing.T) {
+	env := kmemCorpus(t, "")
+	out, err := mmRun(t, env, "kmem", "ffff8f3fc0203010")
+	want := "ZONE  NAME        SIZE    FREE      MEM_MAP       START_PADDR  START_MAPNR\n" +
+		"  0   DMA         4095    3808  fffff6ce80000040      1000          0     \n" +
+		"AREA    SIZE  FREE_AREA_STRUCT\n" +
+		"  9    2048k  ffff8f3fdec40428  \n" +
+		"fffff6ce80008000  (ffff8f3fc0203010 is 4th of 512 pages)\n\n"
+	if err != nil || !strings.HasPrefix(out, want) {
+		t.Errorf("kmem ffff8f3fc0203010: %v\n%s", err, out)
+	}
+}

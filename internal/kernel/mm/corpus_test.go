@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"kdive/internal/kernel/fs"
+	"kdive/internal/kernel/klist"
 	"kdive/internal/kernel/maple"
 	"kdive/internal/kernel/mm"
 	"kdive/internal/kernel/tasks"
@@ -254,5 +255,77 @@ func TestCorpusMapleTwoLevels(t *testing.T) {
 		if int64(len(as.VMAs)) != as.MapCount || len(as.VMAs) <= 16 || pages != as.TotalVM {
 			t.Errorf("%d VMAs (map_count %d), %d pages (total_vm %d)", len(as.VMAs), as.MapCount, pages, as.TotalVM)
 		}
+	}
+}
+
+// The buddy allocator's free lists of every zone add up to the zone's
+// NR_FREE_PAGES (crash's "nr_free_pages: N (verified)"), and FreeBlockOf
+// finds, for a page inside each listed block, that block, its order and
+// its free list; an allocated page is not free. Kdump dump and BTF types.
+func TestCorpusFreeBlocks(t *testing.T) {
+	p := openCorpus(t, "oops-proc", "")
+	enums := func(name string) []mm.Enumerator {
+		t, err := p.Types().LookupType("enum " + name)
+		if err != nil {
+			return nil
+		}
+		var out []mm.Enumerator
+		for _, e := range t.Enumerators {
+			out = append(out, mm.Enumerator{Name: e.Name, Value: e.Value})
+		}
+		return out
+	}
+	zones, err := mm.Zones(p, enums)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages, err := mm.NewPages(p, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oFA, _ := p.MemberOffset("zone", "free_area")
+	faSize, _ := p.TypeSize("free_area")
+	read := func(a uint64) (uint64, error) { return p.ReadU64(a) }
+	checked := 0
+	for _, z := range zones {
+		if z.Spanned == 0 {
+			continue
+		}
+		var sum uint64
+		for o := 0; o < 11; o++ {
+			for mt := 0; mt < 5; mt++ {
+				list := z.Addr + oFA + uint64(o)*faSize + uint64(mt)*16
+				ents, err := klist.Entries(read, list, 8, 1<<22)
+				if err != nil {
+					t.Fatal(err)
+				}
+				sum += uint64(len(ents)) << o
+				for i, pg := range ents {
+					if i%64 != 0 {
+						continue
+					}
+					head, ok := pages.PFNOf(pg)
+					if !ok {
+						t.Fatalf("free list entry %#x is no struct page", pg)
+					}
+					inside := head + (uint64(1)<<o)/2
+					fb, ok, err := mm.FreeBlockOf(p, p, pages, zones, inside)
+					if err != nil || !ok || fb.Head != head || fb.Order != o || fb.MigrateType != mt || fb.FreeList != list || fb.Zone.Addr != z.Addr {
+						t.Fatalf("pfn %#x in block %#x order %d list %#x: %+v %v %v", inside, head, o, list, fb, ok, err)
+					}
+					checked++
+				}
+			}
+		}
+		if int64(sum) != z.VMStat[0] {
+			t.Errorf("zone %s: free lists hold %d pages, NR_FREE_PAGES %d", z.Name, sum, z.VMStat[0])
+		}
+	}
+	if checked < 10 {
+		t.Errorf("only %d blocks checked", checked)
+	}
+	// pfn 256 is allocated (reserved low memory).
+	if fb, ok, err := mm.FreeBlockOf(p, p, pages, zones, 256); ok || err != nil {
+		t.Errorf("pfn 256: %+v %v %v", fb, ok, err)
 	}
 }

@@ -1,0 +1,124 @@
+package mm
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"kdive/internal/kernel/klist"
+)
+
+// FreeBlock is the buddy allocator's free block holding a page.
+type FreeBlock struct {
+	Zone        *Zone
+	ZoneStart   uint64 // zone_start_pfn
+	NodeStart   uint64 // the zone's node's node_start_pfn
+	Order       int
+	Head        uint64 // pfn of the block's first page
+	MigrateType int    // the free_list the block is on (-1: on none)
+	FreeList    uint64 // &zone->free_area[Order].free_list[MigrateType]
+}
+
+// Buddy page type (include/linux/page-flags.h, 5.x/6.x): page_type, in
+// the _mapcount word, with PAGE_TYPE_BASE's bits set and PG_buddy clear.
+const (
+	pageTypeBase = 0xf0000000
+	pgBuddy      = 0x00000080
+	maxFreeWalk  = 1 << 22
+)
+
+// FreeBlockOf finds the free block of the buddy allocator that holds pfn:
+// the block head (pfn rounded down to 2^order) is PageBuddy with
+// page->private == order, for some order below MAX_ORDER (the length of
+// zone.free_area). The free list it is on is found by walking that
+// order's free lists (struct page.lru, bounded, cycle-checked). ok=false
+// when the page is not free.
+func FreeBlockOf(src Source, vi VMCOREINFO, pg *Pages, zones []Zone, pfn uint64) (*FreeBlock, bool, error) {
+	oMap, err := src.MemberOffset("page", "_mapcount")
+	if err != nil {
+		if n, ok := vmcoreNum(vi, "OFFSET(page._mapcount)"); ok {
+			oMap = n
+		} else {
+			return nil, false, fmt.Errorf("mm: page._mapcount: %w", err)
+		}
+	}
+	oPriv, err := src.MemberOffset("page", "private")
+	if err != nil {
+		if n, ok := vmcoreNum(vi, "OFFSET(page.private)"); ok {
+			oPriv = n
+		} else {
+			return nil, false, fmt.Errorf("mm: page.private: %w", err)
+		}
+	}
+	oLru, err := src.MemberOffset("page", "lru")
+	if err != nil {
+		oLru = 8
+	}
+	faSize, err := src.TypeSize("free_area")
+	if err != nil || faSize == 0 {
+		return nil, false, fmt.Errorf("mm: sizeof(struct free_area): %v", err)
+	}
+	oFA, err := src.MemberOffset("zone", "free_area")
+	if err != nil {
+		return nil, false, fmt.Errorf("mm: zone.free_area: %w", err)
+	}
+	maxOrder := 11
+	if s, err := src.MemberSize("zone", "free_area"); err == nil && s/faSize > 0 && s/faSize <= 64 {
+		maxOrder = int(s / faSize)
+	}
+	oList, _ := src.MemberOffset("free_area", "free_list")
+	nLists := 1
+	if s, err := src.MemberSize("free_area", "free_list"); err == nil && s/16 > 0 && s/16 <= 16 {
+		nLists = int(s / 16)
+	}
+	oStart, err := src.MemberOffset("zone", "zone_start_pfn")
+	if err != nil {
+		return nil, false, fmt.Errorf("mm: zone.zone_start_pfn: %w", err)
+	}
+	var b [8]byte
+	for o := 0; o < maxOrder; o++ {
+		head := pfn &^ (uint64(1)<<o - 1)
+		pa := pg.PageAddr(head)
+		if _, err := src.ReadAt(b[:4], pa+oMap); err != nil {
+			return nil, false, fmt.Errorf("mm: struct page %#x: %w", pa, err)
+		}
+		pt := binary.LittleEndian.Uint32(b[:4])
+		if pt&(pageTypeBase|pgBuddy) != pageTypeBase {
+			continue
+		}
+		priv, err := u64(src, pa+oPriv)
+		if err != nil || priv != uint64(o) {
+			continue
+		}
+		fb := &FreeBlock{Order: o, Head: head, MigrateType: -1}
+		for i := range zones {
+			z := &zones[i]
+			start, err := u64(src, z.Addr+oStart)
+			if err == nil && z.Spanned > 0 && pfn >= start && pfn < start+z.Spanned {
+				fb.Zone, fb.ZoneStart = z, start
+				if o1, err := src.MemberOffset("zone", "zone_pgdat"); err == nil {
+					if o2, err := src.MemberOffset("pglist_data", "node_start_pfn"); err == nil {
+						if pgdat, err := u64(src, z.Addr+o1); err == nil {
+							fb.NodeStart, _ = u64(src, pgdat+o2)
+						}
+					}
+				}
+			}
+		}
+		if fb.Zone == nil {
+			return fb, true, nil
+		}
+		read := func(a uint64) (uint64, error) { return u64(src, a) }
+		for mt := 0; mt < nLists; mt++ {
+			list := fb.Zone.Addr + oFA + uint64(o)*faSize + oList + uint64(mt)*16
+			ents, _ := klist.Entries(read, list, oLru, maxFreeWalk)
+			for _, e := range ents {
+				if e == pa {
+					fb.MigrateType, fb.FreeList = mt, list
+					return fb, true, nil
+				}
+			}
+		}
+		return fb, true, nil
+	}
+	return nil, false, nil
+}

@@ -68,8 +68,32 @@ func ptypeCommand(env *Env, prog typeTarget, args []string) error {
 			return nil
 		}
 	}
-	fmt.Fprintf(env.Out, "type = %s\n", ptypeString(resolveTop(t), 0))
+	fmt.Fprintf(env.Out, "type = %s\n", ptypeString(resolveBase(t, 0), 0))
 	return nil
+}
+
+// resolveBase resolves the typedefs of t's base type, through pointers,
+// arrays, qualifiers and a function's return type, as gdb's ptype prints
+// the base with show 1 (ptype of a function returning ssize_t is
+// "long (...)", of a u64 * "unsigned long long *"); parameters keep their
+// names.
+func resolveBase(t *types.Type, depth int) *types.Type {
+	if t == nil || depth > 64 {
+		return t
+	}
+	switch t.Kind {
+	case types.Typedef:
+		return resolveBase(t.Elem, depth+1)
+	case types.Pointer, types.Array, types.Const, types.Volatile, types.Restrict, types.Func:
+		e := resolveBase(t.Elem, depth+1)
+		if e == t.Elem {
+			return t
+		}
+		c := *t
+		c.Elem = e
+		return &c
+	}
+	return t
 }
 
 // offsetData is gdb's print_offset_data for ptype /o: where the

@@ -36,6 +36,8 @@ func init() {
 
        -p  translate each virtual page of each VMA to its physical address,
            or show "(not mapped)", the swap location or the file offset.
+   -P vma  the VMA at that vm_area_struct address and its pages, as -p.
+    -M mm  the VMAs of that mm_struct, for a task that has none.
        -m  dump the mm_struct.
        -v  dump each vm_area_struct.
   -R ref   only the VMAs that reference ref: a VMA address, a vm_flags
@@ -62,10 +64,13 @@ EXAMPLE
 	})
 }
 
-const vmSynopsis = "[-p | -v | -m | -x | -d | [-R reference] [pid | task]] [-f vm_flags]"
+const vmSynopsis = "[-p | -P vma | -M mm | -v | -m | -x | -d | [-R reference] [pid | task]] [-f vm_flags]"
 
 type vmOpts struct {
 	phys, mmStruct, vmas bool
+	single               uint64 // -P vma
+	hasSingle            bool
+	forceMM              uint64 // -M mm
 	radix                string // "", "-x" or "-d"
 	ref                  string
 	hasRef               bool
@@ -76,7 +81,7 @@ func runVm(env *Env, args []string) error {
 	if p == nil {
 		return errors.New("no dump file")
 	}
-	opts, rest, err := getopt("vm", args, "f:pmvR:xd")
+	opts, rest, err := getopt("vm", args, "f:pmvR:xdP:M:")
 	if err != nil {
 		writeUsage(env, "vm", vmSynopsis)
 		return err
@@ -107,6 +112,19 @@ func runVm(env *Env, args []string) error {
 				return errors.New("only one -R option allowed")
 			}
 			o.ref, o.hasRef = op.arg, true
+		case 'P':
+			v, err := parseCrashHex(op.arg)
+			if err != nil {
+				return fmt.Errorf("invalid vm_area_struct address: %s", op.arg)
+			}
+			o.single, o.hasSingle = v, true
+			nflag++
+		case 'M':
+			v, err := parseCrashHex(op.arg)
+			if err != nil || v < kvBaseOf(p) {
+				return fmt.Errorf("invalid mm_struct address: %s", op.arg)
+			}
+			o.forceMM = v
 		case 'x', 'd':
 			if o.radix != "" && o.radix != "-"+string(op.c) {
 				return errors.New("-d and -x are mutually exclusive")
@@ -167,12 +185,24 @@ func runVm(env *Env, args []string) error {
 // line when subsequent.
 func VmOf(env *Env, t tasks.Task, args []string, subsequent bool) error {
 	var o vmOpts
-	opts, _, err := getopt("vm", args, "pmvR:xd")
+	opts, _, err := getopt("vm", args, "pmvR:xdP:M:")
 	if err != nil {
 		return err
 	}
 	for _, op := range opts {
 		switch op.c {
+		case 'P':
+			v, err := parseCrashHex(op.arg)
+			if err != nil {
+				return fmt.Errorf("invalid vm_area_struct address: %s", op.arg)
+			}
+			o.single, o.hasSingle = v, true
+		case 'M':
+			v, err := parseCrashHex(op.arg)
+			if err != nil {
+				return fmt.Errorf("invalid mm_struct address: %s", op.arg)
+			}
+			o.forceMM = v
 		case 'p':
 			o.phys = true
 		case 'm':
@@ -212,9 +242,13 @@ func vmOf(env *Env, t tasks.Task, m tasks.Mem, o *vmOpts, subsequent bool) error
 	p := env.Prog
 	w := env.Out
 	var as *mm.AddressSpace
-	if t.Mm != 0 {
+	mmAddr := t.Mm
+	if mmAddr == 0 {
+		mmAddr = o.forceMM // -M: the mm of a task that has none
+	}
+	if mmAddr != 0 {
 		var err error
-		if as, err = mm.ReadAddressSpace(p, t.Mm, !o.mmStruct); err != nil {
+		if as, err = mm.ReadAddressSpace(p, mmAddr, !o.mmStruct); err != nil {
 			return err
 		}
 	}
@@ -222,12 +256,13 @@ func vmOf(env *Env, t tasks.Task, m tasks.Mem, o *vmOpts, subsequent bool) error
 		return vmRef(env, t, m, as, o, subsequent)
 	}
 	taskHeader(w, t, subsequent)
-	if !o.mmStruct && !o.vmas {
-		var mmAddr, pgd, total uint64
-		if as != nil {
-			mmAddr, pgd, total = as.Mm, as.PGD, as.TotalVM
+	if !o.mmStruct && !o.vmas && !o.hasSingle {
+		// crash prints the task's own mm here, also with -M.
+		var mmA, pgd, total uint64
+		if as != nil && t.Mm != 0 {
+			mmA, pgd, total = as.Mm, as.PGD, as.TotalVM
 		}
-		vmHeaderLine(w, mmAddr, pgd, m.RSS, total)
+		vmHeaderLine(w, mmA, pgd, m.RSS, total)
 	}
 	if as == nil {
 		return nil
@@ -235,15 +270,26 @@ func vmOf(env *Env, t tasks.Task, m tasks.Mem, o *vmOpts, subsequent bool) error
 	if o.mmStruct {
 		return runStruct(env, "mm_struct", as.Mm, o.radix)
 	}
-	if !o.phys && !o.vmas {
+	if !o.phys && !o.vmas && !o.hasSingle {
 		fmt.Fprint(w, vmaHeader)
 	}
 	var walker *amd64.Walker
 	if o.phys {
 		walker = userWalker(p, as.PGD)
 	}
+	found := false
 	for i := range as.VMAs {
 		v := &as.VMAs[i]
+		if o.hasSingle {
+			if v.Addr != o.single {
+				continue
+			}
+			found = true
+			fmt.Fprint(w, vmaHeader)
+			vmaLine(w, v)
+			vmPages(env, w, userWalker(p, as.PGD), v, nil)
+			continue
+		}
 		if o.vmas {
 			if err := runStruct(env, "vm_area_struct", v.Addr, o.radix); err != nil {
 				return err
@@ -255,8 +301,11 @@ func vmOf(env *Env, t tasks.Task, m tasks.Mem, o *vmOpts, subsequent bool) error
 		}
 		vmaLine(w, v)
 		if o.phys {
-			vmPages(w, walker, v, nil)
+			vmPages(env, w, walker, v, nil)
 		}
+	}
+	if o.hasSingle && !found {
+		fmt.Fprintf(w, "(not found)\n")
 	}
 	if as.Err != nil {
 		fmt.Fprintf(w, "vm: %v\n", as.Err)
@@ -290,7 +339,7 @@ func userWalker(p *program.Program, pgd uint64) *amd64.Walker {
 // vmPages is crash's vm_area_page_dump: each page of the VMA, translated,
 // "(not mapped)", a swap entry, or the file offset it would be read from.
 // With match non-nil, only the lines it accepts.
-func vmPages(w io.Writer, walker *amd64.Walker, v *mm.VMA, match func(line string, va, pa uint64) bool) {
+func vmPages(env *Env, w io.Writer, walker *amd64.Walker, v *mm.VMA, match func(line string, va, pa uint64) bool) {
 	if match == nil {
 		fmt.Fprintf(w, "%-10s  %-8s\n", "VIRTUAL", "PHYSICAL")
 	}
@@ -306,7 +355,7 @@ func vmPages(w io.Writer, walker *amd64.Walker, v *mm.VMA, match func(line strin
 			line = fmt.Sprintf("%-10x  %8x\n", va, pa)
 		case errors.As(err, &te) && te.Level == "PTE" && te.Entry != 0:
 			typ, off := swapEntry(te.Entry)
-			line = fmt.Sprintf("%-10x  SWAP: (swap type %d)  OFFSET: %d\n", va, typ, off)
+			line = fmt.Sprintf("%-10x  SWAP: %s  OFFSET: %d\n", va, swapName(env, typ), off)
 		case v.File != 0 && v.Path != "":
 			off := ((va-v.Start)>>12 + v.Pgoff) << 12
 			line = fmt.Sprintf("%-10x  FILE: %s  OFFSET: %x\n", va, v.Path, off)
@@ -317,6 +366,15 @@ func vmPages(w io.Writer, walker *amd64.Walker, v *mm.VMA, match func(line strin
 			fmt.Fprint(w, line)
 		}
 	}
+}
+
+// swapName is crash's get_swapdev: the swap file's path, or
+// "(unknown swap location)".
+func swapName(env *Env, typ uint64) string {
+	if d, ok := swapDevice(env, typ); ok {
+		return d
+	}
+	return "(unknown swap location)"
 }
 
 // swapEntry decodes an x86-64 swap PTE (arch/x86/include/asm/pgtable_64.h:

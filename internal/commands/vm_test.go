@@ -216,3 +216,31 @@ func TestVmPages(t *testing.T) {
 		t.Errorf("vtop -u %s:\n%s", fileVA, v)
 	}
 }
+
+// vm -P VMA: the task header, that VMA and its pages; "(not found)" for
+// an address that is no VMA of the task; vm -M MM lists another mm's VMAs
+// for a kernel thread (whose own MM line stays 0).
+func TestVmSingleAndForce(t *testing.T) {
+	p := openProg(t, "", testcorpus.File(t, "oops-proc", testcorpus.KdumpLZO))
+	env := &Env{Prog: p}
+	pid := testcorpus.Truth(t, "oops-proc")["holder_pid"][0]
+	h := holderTask(t, p, pid)
+	as, err := mm.ReadAddressSpace(p, h.Mm, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := as.VMAs[0]
+	out, err := mmRun(t, env, "vm", "-P", fmt.Sprintf("%x", v.Addr), pid)
+	lines := strings.Split(out, "\n")
+	if err != nil || len(lines) != 6+int((v.End-v.Start)/4096)-1 || !strings.HasPrefix(lines[2], fmt.Sprintf("%x ", v.Addr)) || lines[3] != "VIRTUAL     PHYSICAL" {
+		t.Errorf("vm -P: %v\n%s", err, out)
+	}
+	out, _ = mmRun(t, env, "vm", "-P", fmt.Sprintf("%x", v.Addr+8), pid)
+	if !strings.HasSuffix(out, "\n(not found)\n") {
+		t.Errorf("vm -P of no VMA: %q", out)
+	}
+	out, _ = mmRun(t, env, "vm", "-M", fmt.Sprintf("%x", h.Mm), "2")
+	if !strings.Contains(out, "       0                 0            0k       0k   \n") || strings.Count(out, "/bin/busybox") != 5 {
+		t.Errorf("vm -M:\n%s", out)
+	}
+}

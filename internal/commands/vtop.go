@@ -496,7 +496,7 @@ func (vt *vtopper) doUser(vaddr uint64, t tasks.Task) error {
 	if werr != nil {
 		if te.Level == "PTE" && te.Entry != 0 {
 			typ, off := swapEntry(te.Entry)
-			fmt.Fprintf(w, "\nSWAP: (swap type %d)  OFFSET: %d\n", typ, off)
+			fmt.Fprintf(w, "\nSWAP: %s  OFFSET: %d\n", swapName(vt.env, typ), off)
 		} else if vma.File != 0 && vma.Path != "" {
 			off := ((vaddr-vma.Start)>>12 + vma.Pgoff) << 12
 			fmt.Fprintf(w, "\nFILE: %s  OFFSET: %x\n", vma.Path, off)

@@ -893,4 +893,3 @@ func (k *kmemCtx) notInMap(addr uint64, phys bool) error {
 	fmt.Fprintf(k.env.Out, "%x: %s address not found in mem map\n", addr, kind)
 	return ErrShown
 }
-

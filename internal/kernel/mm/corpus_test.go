@@ -4,8 +4,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"sort"
-	"strings"
 	"strconv"
+	"strings"
 	"testing"
 
 	"kdive/internal/kernel/fs"

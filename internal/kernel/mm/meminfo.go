@@ -33,8 +33,8 @@ type Meminfo struct {
 	// CommittedCount is vm_committed_as.count alone (crash 8.0.2's
 	// number, which misses up to a batch per CPU).
 	CommitLimit, Committed, CommittedCount uint64
-	HaveCommit             bool
-	Warnings               []string
+	HaveCommit                             bool
+	Warnings                               []string
 }
 
 // Stat returns a global vm statistic by name: a zone_stat_item from

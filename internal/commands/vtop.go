@@ -25,22 +25,44 @@ func init() {
 		Name:    "vtop",
 		Summary: "virtual to physical",
 		Usage:   vtopSynopsis,
-		Help: `  Translates a kernel virtual address to its physical address and shows
-  how: the kernel page tables' walk (each level's entry address and
-  value), the PTE (or the 2 MiB / 1 GiB PMD / PUD entry) with its flags,
-  and the page's struct page (address in the vmemmap, mapping, index,
-  reference count and flags).  Addresses of the direct map and the kernel
-  image translate arithmetically (as the kernel does), the others through
-  the page tables.  kdive also takes a symbol or symbol+offset.
+		Help: `  Translates a virtual address to its physical address and shows how: the
+  page tables' walk (each level's entry address and value), the PTE (or
+  the 2 MiB / 1 GiB PMD / PUD entry) with its flags, and the page's struct
+  page (address in the vmemmap, mapping, index, reference count and
+  flags).  Kernel addresses of the direct map and the kernel image
+  translate arithmetically (as the kernel does), the others through the
+  kernel page tables.  A user address goes through the task's page tables
+  (mm->pgd) and shows the VMA that holds it; a page not present shows its
+  swap entry or the file offset it would be read from; an address in no
+  VMA is "(not accessible)".  kdive also takes a symbol or symbol+offset.
 
         -k  the address is a kernel virtual address (the default for
             addresses in kernel space).
-        -u  the address is a user virtual address (not supported: kdive
-            does not translate user space).
-   -c pid | taskp  translate through that task's page tables (not
-            supported).
+        -u  the address is a user virtual address (the default below
+            the kernel space).
+   -c pid | taskp  translate user addresses through that task's page
+            tables (default: the current context).
 
 EXAMPLES
+    kdive> vtop -c 123 400000
+    VIRTUAL     PHYSICAL        
+    400000      1ec3c000        
+
+       PGD: 18606000 => 191bd067
+       PUD: 191bd000 => 19184067
+       PMD: 19184010 => 19187067
+       PTE: 19187000 => 800000001ec3c025
+      PAGE: 1ec3c000  
+
+          PTE         PHYSICAL  FLAGS
+    800000001ec3c025  1ec3c000  (PRESENT|USER|ACCESSED|NX)
+
+          VMA            START        END     FLAGS  FILE
+    ffff8f3fd9196260      400000      401000 8000071  /bin/busybox
+
+          PAGE       PHYSICAL      MAPPING       INDEX CNT FLAGS
+    fffff6ce807b0f00 1ec3c000 ffff8f3fc1bb7618        0  3 fffffc008003e referenced,uptodate,dirty,lru,active,swapbacked
+
     kdive> vtop ffff8d14dff72300
     VIRTUAL           PHYSICAL        
     ffff8d14dff72300  1ff72300        

@@ -7,14 +7,15 @@ Checks (drgn 0.0.22 reads ELF dumps only): release and nodename, the thread
 count (`tasks`) and every `task` line's pid and comm, the crashed thread
 (`panic_pid`, `panic_comm`), the holder's open files (`holder_fd`), the
 module's objects (magic values), and per scenario: the hung task in D state,
-kdive-mt's threads, kdive-tcp's fds, the uaf objects' values, the leak list's
-length. Prints one line per check and exits non-zero on a mismatch.
+kdive-mt's threads, kdive-tcp's fds, the uaf objects' values (and C at the head
+of a per-CPU kmalloc-1k freelist), the poisoned bytes, the leak list's length. Prints one line per check and exits non-zero on a mismatch.
 """
 import sys
 
 from drgn import Object
 from drgn.helpers.linux.fs import d_path, for_each_file
 from drgn.helpers.linux.list import list_for_each
+from drgn.helpers.linux.percpu import per_cpu_ptr
 from drgn.helpers.linux.pid import find_task, for_each_task
 from drgn.helpers.linux.sched import task_state_to_char
 
@@ -86,6 +87,13 @@ if "tcp_fd" in truth:
 if "uaf_b" in objs:
     check("uaf_b magic", prog.read_u64(objs["uaf_b"]), int(truth["uaf_b_magic"][0], 16))
     check("uaf_b victim", prog.read_u64(objs["uaf_b"] + 16), int(truth["uaf_b_victim"][0], 16))
+    # C was the last object freed: the head of its CPU's kmalloc-1k freelist.
+    heads = []
+    for row in prog["kmalloc_caches"]:
+        for c in row:
+            if c and c.name.string_() == b"kmalloc-1k":
+                heads += [per_cpu_ptr(c.cpu_slab, cpu).freelist.value_() for cpu in range(int(truth["cpus"][0]))]
+    check("uaf_c free", objs["uaf_c"] in heads, True)
 if "poison_bad" in objs:
     off, n, byte = truth["poison_write"][0].split()
     check("poison bytes", prog.read(objs["poison_bad"] + int(off), int(n)), bytes([int(byte, 16)]) * int(n))

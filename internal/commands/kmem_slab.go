@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -334,8 +335,64 @@ func (o *slubOut) slab(c *slub.Cache, addr uint64, cpus []slub.CPU, verbose, spe
 		} else {
 			fmt.Fprintf(o.w, "  [%x]\n", obj)
 		}
+		if spec && c.Flags&slub.SlabStoreUser != 0 {
+			o.tracks(c, obj)
+		}
 	}
 	return nil
+}
+
+// tracks prints an object's owner tracks (slub_debug=U), as the kernel's
+// print_tracking words them: "Allocated in FUNC+off/size [mod] age=J
+// cpu=C pid=P", the stack depot's frames below, then the same for "Freed
+// in"; age is in jiffies before the crash. kdive's addition: crash shows
+// no tracks.
+func (o *slubOut) tracks(c *slub.Cache, obj uint64) {
+	alloc, free, err := o.r.Tracks(c, obj)
+	if err != nil {
+		fmt.Fprintf(o.w, "  (owner tracks: %v)\n", err)
+		return
+	}
+	var now uint64
+	if a, err := o.env.Prog.Symbol("jiffies"); err == nil {
+		now, _ = o.env.Prog.ReadU64(a)
+	}
+	for _, t := range []struct {
+		what string
+		t    slub.Track
+	}{{"Allocated", alloc}, {"Freed", free}} {
+		if t.t.Addr == 0 {
+			continue
+		}
+		fmt.Fprintf(o.w, "  %s in %s age=%d cpu=%d pid=%d\n", t.what, symPS(o.env.Prog, t.t.Addr), now-t.t.When, t.t.CPU, t.t.PID)
+		for _, pc := range t.t.Stack {
+			fmt.Fprintf(o.w, "    %s\n", symPS(o.env.Prog, pc))
+		}
+		if t.t.StackErr != nil {
+			fmt.Fprintf(o.w, "    (stack: %v)\n", t.t.StackErr)
+		}
+	}
+}
+
+// symPS is the kernel's %pS: FUNC+0xoff/0xsize [module], the bare
+// address when no symbol holds it.
+func symPS(p *program.Program, addr uint64) string {
+	s, off, ok := p.SymbolAt(addr)
+	if !ok {
+		return fmt.Sprintf("%#x", addr)
+	}
+	// The size as kallsyms gives it (to the next symbol's address), as
+	// the kernel printed it, not the ELF symbol's size.
+	size := s.Size
+	all := p.Symbols().All()
+	if i := sort.Search(len(all), func(i int) bool { return all[i].Addr > s.Addr }); i < len(all) {
+		size = all[i].Addr - s.Addr
+	}
+	out := fmt.Sprintf("%s+%#x/%#x", s.Name, off, size)
+	if s.Module != "" {
+		out += " [" + s.Module + "]"
+	}
+	return out
 }
 
 // slabOK is slab for a listing: an error goes to env.Err in place and

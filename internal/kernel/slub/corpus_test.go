@@ -213,4 +213,3 @@ func TestCorpusRigObjects(t *testing.T) {
 		}
 	}
 }
-

@@ -369,6 +369,67 @@ if ((TASK_TOOLS_OK)); then
 	done
 fi
 
+# --- 3b. kmem: slab summaries -------------------------------------------------
+# kmem -s (every cache) and kmem -S on the cache with the most objects, in
+# one session per tool, KMEM_PASSES times each between !date markers: the
+# first pass (kdive reads the cache list then) and the median pass. On the
+# scenario's first format, and on the ext corpus's leak dump (a cache of
+# 5000 live objects) when it is built.
+KMEM_PASSES=${KMEM_PASSES:-3}
+KMEM_TXT=$OUT/kmem.txt
+kmem_spans() { # LOG: "first median" of the marker spans
+	local spans
+	spans=$(grep -oE 'BENCHMARK-MARK [0-9]+\.[0-9]+' "$1" | awk '{t[NR]=$2} NR>1{printf "%.4f\n", t[NR]-t[NR-1]}')
+	[[ -n $spans ]] || return
+	printf '%s %s\n' "$(head -1 <<<"$spans")" \
+		"$(sort -g <<<"$spans" | awk '{v[NR]=$1} END{printf "%.4f", (NR%2)?v[(NR+1)/2]:(v[NR/2]+v[NR/2+1])/2}')"
+}
+kmem_dumps=("${paths[0]}")
+kmem_labels=("${labels[0]}")
+EXT=${KDIVE_EXT_CORPUS:-$(dirname "$CORPUS")/corpus-ext}
+if [[ -f $EXT/leak/vmcore.elf && -f $EXT/vmlinux ]]; then
+	kmem_dumps+=("$EXT/leak/vmcore.elf")
+	kmem_labels+=("ext leak/vmcore.elf")
+fi
+if have kdive; then
+	note "== kmem -s, kmem -S LARGEST: KMEM_PASSES=$KMEM_PASSES"
+	printf '\nkmem (median of %s passes in one session; first pass in parentheses), seconds:\n' "$KMEM_PASSES" >"$KMEM_TXT"
+	printf '  %-24s %-22s %-8s %18s %18s\n' dump command objects kdive crash >>"$KMEM_TXT"
+	for i in "${!kmem_dumps[@]}"; do
+		p=${kmem_dumps[$i]} l=${kmem_labels[$i]} vml=$VMLINUX slug=${kmem_labels[$i]//[\/ ]/_}
+		[[ $p == "$EXT"/* ]] && vml=$EXT/vmlinux
+		# The cache with the most objects (TOTAL), from kdive's kmem -s.
+		read -r big nobj < <("$KDIVE" -s "$vml" "$p" -c 'kmem -s' 2>/dev/null | awk 'NR>1 && NF==7 {print $7, $4}' | sort -k2,2nr | head -1)
+		[[ -n ${big:-} ]] || { note "  $l: kmem -s printed no cache"; continue; }
+		for what in "kmem -s" "kmem -S $big"; do
+			batch=$OUT/logs/kmem.$slug.${what// /_}.cmd
+			{
+				echo '!date "+BENCHMARK-MARK %s.%N"'
+				for ((r = 1; r <= KMEM_PASSES; r++)); do
+					echo "$what"
+					echo '!date "+BENCHMARK-MARK %s.%N"'
+				done
+				echo quit
+			} >"$batch"
+			res=()
+			for tool in kdive crash; do
+				if ! have "$tool"; then res+=("n/a"); continue; fi
+				log=$OUT/logs/kmem.$slug.${what// /_}.$tool.log
+				if [[ $tool == crash ]]; then
+					bg_run timeout "$TIMEOUT" crash -s "$vml" "$p" -i "$batch" >"$log" 2>&1 </dev/null
+				else
+					bg_run timeout "$TIMEOUT" "$KDIVE" -s "$vml" "$p" -i "$batch" >"$log" 2>&1 </dev/null
+				fi
+				read -r first med < <(kmem_spans "$log")
+				res+=("${med:-?} (${first:-?})")
+			done
+			n=$nobj
+			[[ $what == "kmem -s" ]] && n=all
+			printf '  %-24s %-22s %-8s %18s %18s\n' "$l" "$what" "$n" "${res[0]}" "${res[1]}" | tee -a "$KMEM_TXT" >&2
+		done
+	done
+fi
+
 # --- 4. report ----------------------------------------------------------------
 ELAPSED=$(( $(date +%s) - STARTED ))
 python3 "$ROOT/bench/report.py" "$OUT" \
@@ -378,4 +439,6 @@ python3 "$ROOT/bench/report.py" "$OUT" \
 	--ncpu "$(nproc)" --load "$LOAD0 $(cut -d' ' -f1-3 /proc/loadavg)" \
 	--versions "$("$KDIVE" --version 2>/dev/null | head -1 | tr -d '\n') ($KDIVE_REV); $(crash --version 2>/dev/null | grep -m1 -o 'crash [0-9.]*'); drgn $("$DRGN_PY" -c 'import drgn; print(drgn.__version__)' 2>/dev/null)$([[ $DRGN_KDUMP == 1 ]] && echo ' (with libkdumpfile)')" \
 	| tee "$OUT/report.txt"
-exit "${PIPESTATUS[0]}"
+rc=${PIPESTATUS[0]}
+[[ -s ${KMEM_TXT:-} ]] && tee -a "$OUT/report.txt" <"$KMEM_TXT"
+exit "$rc"

@@ -158,6 +158,13 @@ func kmemSlabSummary(env *Env, verbose bool, names []string) error {
 			}
 			continue
 		}
+		if name == "list" && r.CacheNamed(name) == nil {
+			// crash's kmem_cache_list: each cache's address and name.
+			for _, c := range caches {
+				fmt.Fprintf(o.w, "%x %s\n", c.Addr, c.Name)
+			}
+			continue
+		}
 		c := r.CacheNamed(name)
 		if c == nil {
 			return fmt.Errorf("no slab cache named %q", name)

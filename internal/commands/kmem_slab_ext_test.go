@@ -228,3 +228,25 @@ func TestKmemExtOwnerTracks(t *testing.T) {
 		})
 	}
 }
+
+// kmem -s, -S and kmem ADDR on the ext corpus's uaf, leak and poison dumps:
+// crash 8.0.2's output byte for byte (kmem-slab-ext.golden).
+func TestKmemExtGolden(t *testing.T) {
+	cmds, outs := kmemGoldenIn(t, testcorpus.ExtDir(t), "kmem-slab-ext.golden")
+	if len(cmds) < 10 {
+		t.Fatalf("%d commands in the golden file", len(cmds))
+	}
+	progs := map[string]*program.Program{}
+	for i, line := range cmds {
+		sc, cmd, _ := strings.Cut(line, " ")
+		for name, v := range extVariants(t) {
+			key := sc + "/" + name
+			if progs[key] == nil {
+				progs[key] = extOpen(t, v, sc)
+			}
+			if got, _ := kmemSlabRun(t, progs[key], cmd); got != outs[i] {
+				t.Errorf("%s %s (%s):\n%s", sc, cmd, name, lineDiff(got, outs[i]))
+			}
+		}
+	}
+}

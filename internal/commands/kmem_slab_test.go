@@ -56,7 +56,11 @@ func kmemSlabRun(t *testing.T, p *program.Program, line string) (out string, ful
 // it was captured on.
 func kmemGolden(t *testing.T, name string) (cmds, outs []string) {
 	t.Helper()
-	dir := testcorpus.Dir(t)
+	return kmemGoldenIn(t, testcorpus.Dir(t), name)
+}
+
+func kmemGoldenIn(t *testing.T, dir, name string) (cmds, outs []string) {
+	t.Helper()
 	f, err := os.Open(filepath.Join("testdata", name))
 	if err != nil {
 		t.Fatal(err)

@@ -393,3 +393,65 @@ func TestModSymStripped(t *testing.T) {
 		t.Errorf("sym: %q", got)
 	}
 }
+
+// The ext corpus's module (kdive_ext) on each ext scenario, with and
+// without the vmlinux: its global's state pointer is the one the guest
+// printed; on the leak scenario its 5,000 kdive_leak objects are walked
+// through the module's own struct kdive_ext_leak and read back.
+func TestModSymExt(t *testing.T) {
+	ko := testcorpus.ExtModule(t, "kdive_ext")
+	for _, sc := range testcorpus.ExtScenarios() {
+		for _, withVmlinux := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/vmlinux=%v", sc, withVmlinux), func(t *testing.T) {
+				vml := ""
+				if withVmlinux {
+					vml = testcorpus.ExtVmlinux(t)
+				}
+				truth := testcorpus.ExtTruth(t, sc)
+				obj := map[string]string{}
+				for _, k := range []string{"object", "leak_obj"} {
+					for _, l := range truth[k] {
+						if f := strings.Fields(l); len(f) == 2 {
+							obj[k+" "+f[0]] = f[1]
+						}
+					}
+				}
+				p := openProg(t, vml, testcorpus.ExtFile(t, sc, testcorpus.KdumpLZO))
+				run := func(line string) string {
+					t.Helper()
+					out, errs, err := runModLine(p, line)
+					if err != nil {
+						t.Fatalf("%s: %v (stderr %q)", line, err, errs)
+					}
+					return out
+				}
+				run("mod -s kdive_ext " + ko)
+				if got, want := run("p kdive_ext_global.state"), fmt.Sprintf("$1 = (struct kdive_ext_state *) 0x%s\n", obj["object state"]); got != want {
+					t.Errorf("state: %q, want %q", got, want)
+				}
+				if got, want := run("p &kdive_ext_global"), fmt.Sprintf("$2 = (struct kdive_ext_global *) 0x%s <kdive_ext_global>\n", obj["object global"]); got != want {
+					t.Errorf("&global: %q, want %q", got, want)
+				}
+				if len(truth["leak_count"]) == 0 {
+					return
+				}
+				n, _ := strconv.Atoi(truth["leak_count"][0])
+				if sz := truth["leak_objsize"]; len(sz) == 0 || run("p sizeof(struct kdive_ext_leak)") != "$3 = "+sz[0]+"\n" {
+					t.Errorf("sizeof(struct kdive_ext_leak): truth %v", sz)
+				}
+				head := strings.Fields(run("p &kdive_ext_global.leak_list"))
+				if len(head) != 7 || head[6] != "<kdive_ext_global+64>" {
+					t.Fatalf("&kdive_ext_global.leak_list: %v", head)
+				}
+				items := strings.Fields(run("list kdive_ext_leak.node -H " + strings.TrimPrefix(head[5], "0x")))
+				if len(items) != n || items[0] != obj["leak_obj 0"] || items[n-1] != obj["leak_obj 4999"] || items[2500] != obj["leak_obj 2500"] {
+					t.Fatalf("leak list: %d items (truth %d), first %v", len(items), n, items[:min(3, len(items))])
+				}
+				got := run("struct kdive_ext_leak.magic,index,ctor_seen,tag -x " + items[2500])
+				if want := "  magic = 0x6b6469766c65616b,\n  index = 0x9c4,\n  ctor_seen = 0x1,\n  tag = \"leak-2500"; !strings.HasPrefix(got, want) {
+					t.Errorf("leak object 2500:\n%s\nwant prefix\n%s", got, want)
+				}
+			})
+		}
+	}
+}

@@ -517,7 +517,9 @@ func btRegs(w io.Writer, p *program.Program, f stack.Frame, kernel bool) {
 		name := fmt.Sprintf("%x", R[amd64.RIP])
 		if ok {
 			name = s.Name
-			if off != 0 {
+			if off != 0 && p.OutputRadix() == 16 {
+				name += fmt.Sprintf("+%#x", off) // crash: under set radix 16
+			} else if off != 0 {
 				name += fmt.Sprintf("+%d", off)
 			}
 		}

@@ -36,6 +36,12 @@ func TestBtSearchOptionsCorpus(t *testing.T) {
 					t.Errorf("bt -E lacks %q:\n%s", s, all)
 				}
 			}
+			// Under set radix 16 the exception RIP's offset is hexadecimal.
+			p.SetOutputRadix(16)
+			if got := runCmd(t, p, "bt", "-e"); !strings.Contains(got, "    [exception RIP: kdive_rig_null_deref+0xc]\n") {
+				t.Errorf("bt -e under radix 16:\n%s", got)
+			}
+			p.SetOutputRadix(10)
 			if got, want := runCmd(t, p, "bt", "-o"), runCmd(t, p, "bt"); got != want {
 				t.Errorf("bt -o:\n%s\nbt:\n%s", got, want)
 			}

@@ -36,6 +36,9 @@ func init() {
             address range and its size.
         -z  each zone of each node: size, present pages, watermarks and the
             zone's vm_stat counters.
+        -f  the free lists of every zone (order, migrate type, blocks,
+            pages) and nr_free_pages checked against the zones' counters;
+            with an address, the free block holding it.
         -p  every struct page of the memory map: PAGE, PHYSICAL, MAPPING,
             INDEX, CNT (_refcount) and FLAGS with the names of the flags.
         -g  the kernel's page flags (enum pageflags); with a value, the
@@ -141,7 +144,7 @@ func runKmem(env *Env, args []string) error {
 		writeUsage(env, "kmem", kmemSynopsis)
 		return ErrShown
 	}
-	for _, c := range []byte{'f', 'F', 'c', 'C', 'm', 'n', 'l', 'L', 'V', 'o', 'h', 'r'} {
+	for _, c := range []byte{'F', 'c', 'C', 'm', 'n', 'l', 'L', 'V', 'o', 'h', 'r'} {
 		if flags[c] {
 			return fmt.Errorf("-%c: not supported by kdive", c)
 		}
@@ -207,6 +210,17 @@ func runKmem(env *Env, args []string) error {
 		return err
 	}
 	switch {
+	case flags['f']:
+		if len(addrs) == 0 {
+			return k.freeAreas()
+		}
+		for i, a := range addrs {
+			if i > 0 {
+				fmt.Fprintln(env.Out)
+			}
+			k.freeBlock(a, phys || a < kvBaseOf(p), false)
+		}
+		return nil
 	case flags['p']:
 		if len(addrs) == 0 {
 			return k.allPages()
@@ -784,7 +798,7 @@ func (k *kmemCtx) search(addr uint64, phys bool) error {
 			}
 		}
 		if vaddr != bad {
-			k.freeBlock(addr, phys)
+			k.freeBlock(addr, phys, true)
 			if t, ok := k.taskStructOwner(tl(), vaddr); ok {
 				context(t)
 			} else if t, ok := k.stackOwner(tl(), vaddr); ok {
@@ -823,7 +837,7 @@ func (k *kmemCtx) search(addr uint64, phys bool) error {
 // freeBlock prints, when the address's page is free in the buddy
 // allocator, the zone, the free list and the block as crash's
 // dump_free_pages_zones_v2 prints a found address, and a blank line.
-func (k *kmemCtx) freeBlock(addr uint64, phys bool) {
+func (k *kmemCtx) freeBlock(addr uint64, phys, blank bool) {
 	pfn, ok := k.findPage(addr, phys)
 	if !ok {
 		return
@@ -868,7 +882,67 @@ func (k *kmemCtx) freeBlock(addr uint64, phys bool) {
 		}
 		fmt.Fprintf(w, "%s of %d pages)", ordinal(off+1), uint64(1)<<fb.Order)
 	}
-	fmt.Fprintf(w, "\n\n")
+	fmt.Fprintf(w, "\n")
+	if blank {
+		fmt.Fprintf(w, "\n")
+	}
+}
+
+// freeAreas is crash's `kmem -f` (dump_free_pages_zones_v2): each zone,
+// each free list with its blocks and pages, and the total checked
+// against the zones' NR_FREE_PAGES.
+func (k *kmemCtx) freeAreas() error {
+	zones, err := mm.Zones(k.p, kmemEnums(k.p))
+	if err != nil {
+		return err
+	}
+	zfs, err := mm.FreeAreas(k.p, zones)
+	if err != nil {
+		return err
+	}
+	w := k.env.Out
+	var sum, found int64
+	for i, zf := range zfs {
+		z := zf.Zone
+		free := int64(0)
+		if len(z.VMStat) > 0 {
+			free = z.VMStat[0]
+		}
+		nl := ""
+		if i > 0 {
+			nl = "\n"
+		}
+		fmt.Fprintf(w, "%sZONE  NAME        SIZE    FREE  %s  START_PADDR  START_MAPNR\n", nl, center(16, "MEM_MAP", false))
+		memMap, paddr, mapnr := uint64(0), zf.ZoneStart<<12, zf.ZoneStart-zf.NodeStart
+		if z.Spanned != 0 {
+			memMap = k.pages.PageAddr(zf.ZoneStart)
+		} else {
+			paddr, mapnr = 0, 0
+		}
+		fmt.Fprintf(w, "%3d   %-9s %6d  %6d  %s  %s  %s\n", z.Index, z.Name, z.Spanned, free,
+			center(16, fmt.Sprintf("%x", memMap), false), center(11, fmt.Sprintf("%x", paddr), true),
+			center(11, fmt.Sprintf("%d", mapnr), true))
+		sum += free
+		if free == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "AREA    SIZE  FREE_AREA_STRUCT  BLOCKS  PAGES\n")
+		for _, l := range zf.Lists {
+			chunk := int64(1) << l.Order
+			fmt.Fprintf(w, "%3d  %7s  %s  %6d %6d\n", l.Order, fmt.Sprintf("%dk", chunk*4), center(16, fmt.Sprintf("%x", l.Addr), false), l.Blocks, int64(l.Blocks)*chunk)
+			if l.Err != nil {
+				fmt.Fprintf(w, "kmem: corrupted free list from free_area_struct: %x: %v\n", l.Addr, l.Err)
+			}
+			found += int64(l.Blocks) * chunk
+		}
+	}
+	fmt.Fprintf(w, "\nnr_free_pages: %d  ", sum)
+	if sum == found {
+		fmt.Fprintf(w, "(verified)\n")
+	} else {
+		fmt.Fprintf(w, "(found %d)\n", found)
+	}
+	return nil
 }
 
 // ordinal is crash's: 1st, 2nd, 3rd, 4th ... (11th is "11st" in crash).

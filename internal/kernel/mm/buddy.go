@@ -122,3 +122,70 @@ func FreeBlockOf(src Source, vi VMCOREINFO, pg *Pages, zones []Zone, pfn uint64)
 	}
 	return nil, false, nil
 }
+
+// FreeList is one zone->free_area[Order].free_list[MigrateType] and the
+// number of free blocks on it.
+type FreeList struct {
+	Order, MigrateType int
+	Addr               uint64 // the list_head
+	Blocks             int
+	Err                error // a corrupt list: Blocks counts those before it
+}
+
+// ZoneFree is a zone's free lists (order by order, each migrate type)
+// and its zone_start_pfn and node_start_pfn.
+type ZoneFree struct {
+	Zone                 *Zone
+	ZoneStart, NodeStart uint64
+	Lists                []FreeList
+}
+
+// FreeAreas walks every free list of every zone (bounded, cycle-checked).
+func FreeAreas(src Source, zones []Zone) ([]ZoneFree, error) {
+	faSize, err := src.TypeSize("free_area")
+	if err != nil || faSize == 0 {
+		return nil, fmt.Errorf("mm: sizeof(struct free_area): %v", err)
+	}
+	oFA, err := src.MemberOffset("zone", "free_area")
+	if err != nil {
+		return nil, fmt.Errorf("mm: zone.free_area: %w", err)
+	}
+	maxOrder := 11
+	if s, err := src.MemberSize("zone", "free_area"); err == nil && s/faSize > 0 && s/faSize <= 64 {
+		maxOrder = int(s / faSize)
+	}
+	oList, _ := src.MemberOffset("free_area", "free_list")
+	nLists := 1
+	if s, err := src.MemberSize("free_area", "free_list"); err == nil && s/16 > 0 && s/16 <= 16 {
+		nLists = int(s / 16)
+	}
+	oLru, err := src.MemberOffset("page", "lru")
+	if err != nil {
+		oLru = 8
+	}
+	oStart, _ := src.MemberOffset("zone", "zone_start_pfn")
+	oPgdat, errP := src.MemberOffset("zone", "zone_pgdat")
+	oNodeStart, errN := src.MemberOffset("pglist_data", "node_start_pfn")
+	read := func(a uint64) (uint64, error) { return u64(src, a) }
+	var out []ZoneFree
+	for i := range zones {
+		z := &zones[i]
+		zf := ZoneFree{Zone: z}
+		zf.ZoneStart, _ = u64(src, z.Addr+oStart)
+		if errP == nil && errN == nil {
+			if pgdat, err := u64(src, z.Addr+oPgdat); err == nil {
+				zf.NodeStart, _ = u64(src, pgdat+oNodeStart)
+			}
+		}
+		for o := 0; o < maxOrder; o++ {
+			for mt := 0; mt < nLists; mt++ {
+				l := FreeList{Order: o, MigrateType: mt, Addr: z.Addr + oFA + uint64(o)*faSize + oList + uint64(mt)*16}
+				ents, err := klist.Entries(read, l.Addr, oLru, maxFreeWalk)
+				l.Blocks, l.Err = len(ents), err
+				zf.Lists = append(zf.Lists, l)
+			}
+		}
+		out = append(out, zf)
+	}
+	return out, nil
+}

@@ -257,18 +257,36 @@ func (g *Geometry) ObjectAt(vaddr uint64) (int, bool) {
 
 // ScanSlabs calls fn with every slab in the memory map: each struct page
 // below max_pfn with PG_slab set (a slab's head page). Parts of the
-// vmemmap that cannot be read (holes) are skipped; fn returning false
-// stops the scan.
+// vmemmap that cannot be read (holes) are skipped, a section's worth
+// (32768 pages) at a time; fn returning false stops the scan.
 func (r *Reader) ScanSlabs(fn func(slab uint64) bool) {
-	const chunk = 1024 // struct pages per read
+	const chunk = 1024    // struct pages per read
+	const section = 32768 // pages of a 128 MiB memory section
 	buf := make([]byte, chunk*r.pageSize)
+	perPage := 4096 / r.pageSize // struct pages per page of the vmemmap
 	for pfn := uint64(0); pfn < r.maxPFN; pfn += chunk {
 		n := min(uint64(chunk), r.maxPFN-pfn)
 		b := buf[:n*r.pageSize]
+		ok := make([]bool, 0, chunk/perPage+1)
 		if _, err := r.src.ReadAt(b, r.vmemmap+pfn*r.pageSize); err != nil {
-			continue
+			// Page by page: a hole (or an excluded page) costs only
+			// its own struct pages; a chunk of holes, the section.
+			any := false
+			for i := uint64(0); i < n; i += perPage {
+				k := min(perPage, n-i)
+				_, e := r.src.ReadAt(b[i*r.pageSize:(i+k)*r.pageSize], r.vmemmap+(pfn+i)*r.pageSize)
+				ok = append(ok, e == nil)
+				any = any || e == nil
+			}
+			if !any {
+				pfn = pfn/section*section + section - chunk
+				continue
+			}
 		}
 		for i := uint64(0); i < n; i++ {
+			if len(ok) > 0 && !ok[i/perPage] {
+				continue
+			}
 			flags := binary.LittleEndian.Uint64(b[i*r.pageSize+r.o.pFlags:])
 			if flags&(1<<r.pgSlab) != 0 && !fn(r.vmemmap+(pfn+i)*r.pageSize) {
 				return

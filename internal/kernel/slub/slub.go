@@ -49,6 +49,7 @@ const (
 	maxNameLen  = 256
 	pageShift   = 12
 	maxSlabSize = 4096 << 10 // an order-10 slab
+	maxPFNCap   = 1 << (46 - pageShift)
 )
 
 // Cache flags (include/linux/slab.h).
@@ -219,10 +220,10 @@ func New(src Source, ncpu int) (*Reader, error) {
 	if r.pageOffset, err = readSym(src, "page_offset_base"); err != nil {
 		return nil, fmt.Errorf("slub: page_offset_base: %w", err)
 	}
-	if v, e := readSym(src, "max_pfn"); e == nil && v > 0 {
+	// max_pfn bounds the memory map; never more than 64 TiB of pages.
+	r.maxPFN = maxPFNCap
+	if v, e := readSym(src, "max_pfn"); e == nil && v > 0 && v < maxPFNCap {
 		r.maxPFN = v
-	} else {
-		r.maxPFN = 1 << (52 - pageShift)
 	}
 	r.pcpu = make([]uint64, ncpu)
 	for c := 0; c < ncpu; c++ {

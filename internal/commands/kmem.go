@@ -41,6 +41,10 @@ func init() {
             with an address, the free block holding it.
         -p  every struct page of the memory map: PAGE, PHYSICAL, MAPPING,
             INDEX, CNT (_refcount) and FLAGS with the names of the flags.
+        -V  the global vm_zone_stat and vm_node_stat counters and the vm
+            events summed over the CPUs.
+        -o  each CPU's per-CPU offset.
+        -h  the huge page sizes (hstates): size, free and total pages.
         -g  the kernel's page flags (enum pageflags); with a value, the
             flags set in it.
         -s  the slab caches (summary); -S every slab and object.
@@ -144,7 +148,7 @@ func runKmem(env *Env, args []string) error {
 		writeUsage(env, "kmem", kmemSynopsis)
 		return ErrShown
 	}
-	for _, c := range []byte{'F', 'c', 'C', 'm', 'n', 'l', 'L', 'V', 'o', 'h', 'r'} {
+	for _, c := range []byte{'F', 'c', 'C', 'm', 'n', 'l', 'L', 'r'} {
 		if flags[c] {
 			return fmt.Errorf("-%c: not supported by kdive", c)
 		}
@@ -181,7 +185,7 @@ func runKmem(env *Env, args []string) error {
 		}
 		return kmemSlab.Summary(env, flags['S'], names)
 	}
-	if len(addrs) > 0 && (flags['z'] || flags['i']) {
+	if len(addrs) > 0 && (flags['z'] || flags['i'] || flags['V'] || flags['o'] || flags['h']) {
 		fmt.Fprintf(env.Out, "kmem: no address arguments allowed with this option\n")
 		writeUsage(env, "kmem", kmemSynopsis)
 		return ErrShown
@@ -204,6 +208,12 @@ func runKmem(env *Env, args []string) error {
 		return kmemInfo(env)
 	case flags['z']:
 		return kmemZones(env)
+	case flags['V']:
+		return kmemVMStat(env)
+	case flags['o']:
+		return kmemOffsets(env)
+	case flags['h']:
+		return kmemHstates(env)
 	}
 	k, err := newKmemCtx(env)
 	if err != nil {
@@ -966,4 +976,71 @@ func (k *kmemCtx) notInMap(addr uint64, phys bool) error {
 	}
 	fmt.Fprintf(k.env.Out, "%x: %s address not found in mem map\n", addr, kind)
 	return ErrShown
+}
+
+// kmemVMStat is crash's `kmem -V`: the global zone and node counters and
+// the vm events summed over the CPUs, names right-aligned.
+func kmemVMStat(env *Env) error {
+	p := env.Prog
+	enums := kmemEnums(p)
+	zone, node, err := mm.VMStats(p, enums)
+	if err != nil {
+		return err
+	}
+	w := env.Out
+	maxlen := 0
+	for _, c := range append(append([]mm.Counter(nil), zone...), node...) {
+		maxlen = max(maxlen, len(c.Name))
+	}
+	fmt.Fprintf(w, "  VM_ZONE_STAT:\n")
+	for _, c := range zone {
+		fmt.Fprintf(w, "%*s: %d\n", maxlen, c.Name, c.Value)
+	}
+	if node != nil {
+		fmt.Fprintf(w, "\n  VM_NODE_STAT:\n")
+		for _, c := range node {
+			fmt.Fprintf(w, "%*s: %d\n", maxlen, c.Name, c.Value)
+		}
+	}
+	ev, err := mm.VMEvents(p, enums)
+	if err != nil {
+		return err
+	}
+	maxlen = 0
+	for _, c := range ev {
+		maxlen = max(maxlen, len(c.Name))
+	}
+	fmt.Fprintf(w, "\n  VM_EVENT_STATES:\n")
+	for _, c := range ev {
+		fmt.Fprintf(w, "%*s: %d\n", maxlen, c.Name, uint64(c.Value))
+	}
+	return nil
+}
+
+// kmemOffsets is crash's `kmem -o`: each CPU's __per_cpu_offset.
+func kmemOffsets(env *Env) error {
+	p := env.Prog
+	fmt.Fprintf(env.Out, "PER-CPU OFFSET VALUES:\n")
+	for _, c := range tasks.PossibleCPUs(p) {
+		off, err := p.PerCPUOffset(c)
+		if err != nil {
+			return fmt.Errorf("cpu %d: %v", c, err)
+		}
+		fmt.Fprintf(env.Out, "  CPU %d: %x\n", c, off)
+	}
+	return nil
+}
+
+// kmemHstates is crash's `kmem -h`: each huge page size (hstates[]).
+func kmemHstates(env *Env) error {
+	hs, err := mm.Hstates(env.Prog)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Out, "%s   SIZE    FREE   TOTAL  NAME\n", center(16, "HSTATE", false))
+	for _, h := range hs {
+		sz := strings.Replace(pagesToSize(uint64(1)<<h.Order), " ", "", 1)
+		fmt.Fprintf(env.Out, "%x  %5s  %6d  %6d  %s\n", h.Addr, sz, h.Free, h.Total, h.Name)
+	}
+	return nil
 }

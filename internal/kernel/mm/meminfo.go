@@ -275,3 +275,64 @@ func swapPages(src Source) (total, used uint64, ok bool) {
 	}
 	return total, used, true
 }
+
+// Hstate is one huge page size (struct hstate of hstates[]).
+type Hstate struct {
+	Addr        uint64
+	Order       uint32
+	Free, Total int64 // free_huge_pages, nr_huge_pages
+	Name        string
+}
+
+// Hstates reads hstates[0..hugetlb_max_hstate) with a non-zero order.
+func Hstates(src Source) ([]Hstate, error) {
+	hs, err := src.Symbol("hstates")
+	if err != nil {
+		return nil, fmt.Errorf("mm: no hstates: %w", err)
+	}
+	size, err := src.TypeSize("hstate")
+	if err != nil || size == 0 {
+		return nil, fmt.Errorf("mm: sizeof(struct hstate): %v", err)
+	}
+	get := func(m string) (uint64, error) {
+		o, err := src.MemberOffset("hstate", m)
+		if err != nil {
+			return 0, fmt.Errorf("mm: hstate.%s: %w", m, err)
+		}
+		return o, nil
+	}
+	var offs [4]uint64
+	for i, m := range []string{"order", "nr_huge_pages", "free_huge_pages", "name"} {
+		if offs[i], err = get(m); err != nil {
+			return nil, err
+		}
+	}
+	n, _ := symU32(src, "hugetlb_max_hstate")
+	var out []Hstate
+	for i := uint64(0); i < uint64(min(n, 16)); i++ {
+		a := hs + i*size
+		var b [4]byte
+		if _, err := src.ReadAt(b[:], a+offs[0]); err != nil {
+			return out, fmt.Errorf("mm: hstate %#x: %w", a, err)
+		}
+		h := Hstate{Addr: a, Order: binary.LittleEndian.Uint32(b[:])}
+		if h.Order == 0 || h.Order > 30 {
+			continue
+		}
+		nr, _ := u64(src, a+offs[1])
+		fr, _ := u64(src, a+offs[2])
+		h.Total, h.Free = int64(nr), int64(fr)
+		nb := make([]byte, 32)
+		k, _ := src.ReadAt(nb, a+offs[3])
+		nb = nb[:k]
+		for j, c := range nb {
+			if c == 0 {
+				nb = nb[:j]
+				break
+			}
+		}
+		h.Name = string(nb)
+		out = append(out, h)
+	}
+	return out, nil
+}

@@ -262,7 +262,8 @@ func setVariable(env *Env, p *program.Program, args []string) (bool, error) {
 	invalid := func() error {
 		return fmt.Errorf("invalid command: %s ", "set "+strings.Join(args, " "))
 	}
-	onOff := func(cur string) error {
+	// onOff checks an on/off/number setting; kdive keeps its own value.
+	onOff := func() error {
 		switch val {
 		case "", "on", "off":
 		default:
@@ -299,7 +300,7 @@ func setVariable(env *Env, p *program.Program, args []string) (bool, error) {
 		// kdive never pages its output.
 		fmt.Fprintln(env.Out, "scroll: off (none)")
 	case "hash", "refresh", "silent", "null-stop", "print_array", "redzone", "unwind", "gdb", "core", "zero_excluded":
-		if err := onOff(val); err != nil {
+		if err := onOff(); err != nil {
 			return true, err
 		}
 		fmt.Fprintf(env.Out, "%s: %s\n", name, optionValue(p, name))

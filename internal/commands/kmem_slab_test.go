@@ -276,3 +276,46 @@ func TestKmemCorruptFreelist(t *testing.T) {
 		t.Errorf("kmem -s kmalloc-64:\n%s", out)
 	}
 }
+
+// A slab whose struct slab names no cache on slab_caches: kmem ADDR says
+// so, naming the slab and the bad pointer, and gives no verdict.
+func TestKmemSlabWithoutCache(t *testing.T) {
+	testcorpus.Dir(t)
+	p := kmemOpen(t, testcorpus.Vmlinux(t), "oops-proc", testcorpus.KdumpELF)
+	obj := testcorpus.Truth(t, "oops-proc")["object"]
+	var item0 uint64
+	for _, l := range obj {
+		fmt.Sscanf(l, "item0 %x", &item0)
+	}
+	r, unlock, err := slubReader(p)
+	if err != nil || item0 == 0 {
+		t.Fatal(err, item0)
+	}
+	slab, err := r.SlabOf(item0)
+	unlock()
+	if err != nil || slab == 0 {
+		t.Fatalf("item0 %x: slab %x %v", item0, slab, err)
+	}
+	off, err := p.MemberOffset("slab", "slab_cache")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const bogus = 0xffff8f3f12345600
+	r2, err := slub.New(corruptSource{slubSource{p}, slab + off, bogus}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slubReaders.Lock()
+	slubReaders.m[p] = &slubEntry{r: r2}
+	slubReaders.Unlock()
+	defer func() {
+		slubReaders.Lock()
+		delete(slubReaders.m, p)
+		slubReaders.Unlock()
+	}()
+	out, _ := kmemSlabRun(t, p, fmt.Sprintf("kmem %x", item0))
+	want := fmt.Sprintf("kmem: %x: slab %x points to no slab cache (slab_cache %x)\n", item0, slab, uint64(bogus))
+	if !strings.Contains(out, want) || strings.Contains(out, "FREE / [ALLOCATED]") {
+		t.Errorf("kmem %x:\n%s\nwant %q", item0, out, want)
+	}
+}

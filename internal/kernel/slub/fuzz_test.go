@@ -32,12 +32,14 @@ var fakeOffsets = map[string]uint64{
 	"slab.slab_list": 8, "slab.next": 8, "slab.slab_cache": 24, "slab.freelist": 32, "slab.counters": 40,
 	"page.flags": 0, "page.compound_head": 8,
 	"track.addr": 0, "track.handle": 8, "track.cpu": 12, "track.pid": 16, "track.when": 24,
-	"stack_record.entries": 24,
+	"stack_record.entries":       24,
+	"pglist_data.node_start_pfn": 0, "pglist_data.node_spanned_pages": 8,
 }
 
 var fakeSyms = map[string]uint64{
 	"slab_caches": fkBase, "nr_node_ids": fkBase + 16, "vmemmap_base": fkBase + 24,
 	"page_offset_base": fkBase + 32, "max_pfn": fkBase + 40, "stack_slabs": fkBase + 0x600,
+	"node_data": fkBase + 0x680,
 }
 
 func (f *fakeMem) ReadAt(b []byte, a uint64) (int, error) {
@@ -218,4 +220,25 @@ func FuzzReader(f *testing.F) {
 		})
 		r.SlabOf(fkBase + 0x4000)
 	})
+}
+
+// Two NUMA nodes (node_data[] spans): the slab at pfn 4 is node 1's.
+func TestFakeNodes(t *testing.T) {
+	m := fakeKernel()
+	put := func(a, v uint64) { binary.LittleEndian.PutUint64(m[a-fkBase:], v) }
+	binary.LittleEndian.PutUint32(m[16:], 2) // nr_node_ids
+	put(fkBase+0x680, fkBase+0x6c0)
+	put(fkBase+0x688, fkBase+0x6e0)
+	put(fkBase+0x6c0, 0)
+	put(fkBase+0x6c8, 4)
+	put(fkBase+0x6e0, 4)
+	put(fkBase+0x6e8, 12)
+	r, err := New(&fakeMem{m}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := r.ReadSlab(fkVmemmap + 4*64)
+	if err != nil || s.Node != 1 {
+		t.Fatalf("slab %+v %v", s, err)
+	}
 }

@@ -118,10 +118,56 @@ func (r *Reader) ReadSlab(addr uint64) (*Slab, error) {
 	return s, nil
 }
 
-// nodeOfPFN is the NUMA node of a pfn from node_data[]'s spans (crash's
-// page_to_nid); 0 when they cannot be read.
+// nodeOfPFN is the NUMA node of a pfn from the nodes' spans (crash's
+// page_to_nid); 0 on a kernel without node_data (one node).
 func (r *Reader) nodeOfPFN(pfn uint64) int {
+	for _, sp := range r.nodeSpans() {
+		if pfn >= sp.start && pfn-sp.start < sp.pages {
+			return sp.node
+		}
+	}
 	return 0
+}
+
+type nodeSpan struct {
+	node         int
+	start, pages uint64
+}
+
+// nodeSpans reads node_data[n]->node_start_pfn and node_spanned_pages for
+// n < nr_node_ids (CONFIG_NUMA), once.
+func (r *Reader) nodeSpans() []nodeSpan {
+	if r.spansRead {
+		return r.spans
+	}
+	r.spansRead = true
+	nd, err := r.src.Symbol("node_data")
+	if err != nil {
+		return nil
+	}
+	oStart, e1 := r.src.MemberOffset("pglist_data", "node_start_pfn")
+	oPages, e2 := r.src.MemberOffset("pglist_data", "node_spanned_pages")
+	if e1 != nil || e2 != nil {
+		return nil
+	}
+	n := uint64(MaxNodes)
+	if a, e := r.src.Symbol("nr_node_ids"); e == nil {
+		if v, e := readU32(r.src, a); e == nil && v >= 1 && v <= MaxNodes {
+			n = uint64(v)
+		}
+	}
+	for i := uint64(0); i < n; i++ {
+		pg, err := r.u64(nd + 8*i)
+		if err != nil || pg == 0 {
+			continue
+		}
+		start, e1 := r.u64(pg + oStart)
+		pages, e2 := r.u64(pg + oPages)
+		if e1 == nil && e2 == nil {
+			r.spans = append(r.spans, nodeSpan{int(i), start, pages})
+		}
+	}
+	return r.spans
 }
 
 // Geometry returns the freelist geometry of slab s of cache c.

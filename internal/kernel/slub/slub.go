@@ -78,6 +78,9 @@ type Reader struct {
 
 	// swab: 0 not yet known, 1 swab (5.7+), -1 plain address.
 	swab int
+
+	spans     []nodeSpan // NUMA nodes' pfn spans
+	spansRead bool
 }
 
 type offsets struct {

@@ -82,21 +82,20 @@ var foreachStates = map[string]bool{"RU": true, "IN": true, "UN": true, "ST": tr
 	"DE": true, "PA": true, "WA": true, "ID": true, "NE": true, "SW": true}
 
 type foreachSel struct {
-	pids       []int32
-	addrs      []uint64
-	comms      []string
-	res        []*regexp.Regexp
-	specified  bool
-	kernel     bool
-	user       bool
-	gleader    bool
-	active     bool
-	state      string
-	keywords   []string
-	cmdArgs    []string
-	opts       []opt
-	reference  bool
-	sawUnknown bool
+	pids      []int32
+	addrs     []uint64
+	comms     []string
+	res       []*regexp.Regexp
+	specified bool
+	kernel    bool
+	user      bool
+	gleader   bool
+	active    bool
+	state     string
+	keywords  []string
+	cmdArgs   []string
+	opts      []opt
+	reference bool
 }
 
 func runForeach(env *Env, args []string) error {

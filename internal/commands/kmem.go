@@ -39,6 +39,7 @@ func init() {
         -f  the free lists of every zone (order, migrate type, blocks,
             pages) and nr_free_pages checked against the zones' counters;
             with an address, the free block holding it.
+        -F  the same with the struct page of every free block.
         -p  every struct page of the memory map: PAGE, PHYSICAL, MAPPING,
             INDEX, CNT (_refcount) and FLAGS with the names of the flags.
         -V  the global vm_zone_stat and vm_node_stat counters and the vm
@@ -148,7 +149,7 @@ func runKmem(env *Env, args []string) error {
 		writeUsage(env, "kmem", kmemSynopsis)
 		return ErrShown
 	}
-	for _, c := range []byte{'F', 'c', 'C', 'm', 'n', 'l', 'L', 'r'} {
+	for _, c := range []byte{'c', 'C', 'm', 'n', 'l', 'L', 'r'} {
 		if flags[c] {
 			return fmt.Errorf("-%c: not supported by kdive", c)
 		}
@@ -185,7 +186,7 @@ func runKmem(env *Env, args []string) error {
 		}
 		return kmemSlab.Summary(env, flags['S'], names)
 	}
-	if len(addrs) > 0 && (flags['z'] || flags['i'] || flags['V'] || flags['o'] || flags['h']) {
+	if len(addrs) > 0 && (flags['z'] || flags['i'] || flags['V'] || flags['o'] || flags['h'] || flags['F']) {
 		fmt.Fprintf(env.Out, "kmem: no address arguments allowed with this option\n")
 		writeUsage(env, "kmem", kmemSynopsis)
 		return ErrShown
@@ -220,9 +221,11 @@ func runKmem(env *Env, args []string) error {
 		return err
 	}
 	switch {
+	case flags['F']:
+		return k.freeAreas(true)
 	case flags['f']:
 		if len(addrs) == 0 {
-			return k.freeAreas()
+			return k.freeAreas(false)
 		}
 		for i, a := range addrs {
 			if i > 0 {
@@ -901,7 +904,7 @@ func (k *kmemCtx) freeBlock(addr uint64, phys, blank bool) {
 // freeAreas is crash's `kmem -f` (dump_free_pages_zones_v2): each zone,
 // each free list with its blocks and pages, and the total checked
 // against the zones' NR_FREE_PAGES.
-func (k *kmemCtx) freeAreas() error {
+func (k *kmemCtx) freeAreas(verbose bool) error {
 	zones, err := mm.Zones(k.p, kmemEnums(k.p))
 	if err != nil {
 		return err
@@ -936,10 +939,20 @@ func (k *kmemCtx) freeAreas() error {
 		if free == 0 {
 			continue
 		}
-		fmt.Fprintf(w, "AREA    SIZE  FREE_AREA_STRUCT  BLOCKS  PAGES\n")
+		if !verbose {
+			fmt.Fprintf(w, "AREA    SIZE  FREE_AREA_STRUCT  BLOCKS  PAGES\n")
+		}
 		for _, l := range zf.Lists {
 			chunk := int64(1) << l.Order
-			fmt.Fprintf(w, "%3d  %7s  %s  %6d %6d\n", l.Order, fmt.Sprintf("%dk", chunk*4), center(16, fmt.Sprintf("%x", l.Addr), false), l.Blocks, int64(l.Blocks)*chunk)
+			area := fmt.Sprintf("%3d  %7s  %s  ", l.Order, fmt.Sprintf("%dk", chunk*4), center(16, fmt.Sprintf("%x", l.Addr), false))
+			if verbose {
+				fmt.Fprintf(w, "AREA    SIZE  FREE_AREA_STRUCT\n%s\n", area)
+				for _, pg := range l.Pages {
+					fmt.Fprintf(w, "%x\n", pg)
+				}
+			} else {
+				fmt.Fprintf(w, "%s%6d %6d\n", area, l.Blocks, int64(l.Blocks)*chunk)
+			}
 			if l.Err != nil {
 				fmt.Fprintf(w, "kmem: corrupted free list from free_area_struct: %x: %v\n", l.Addr, l.Err)
 			}

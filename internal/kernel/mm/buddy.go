@@ -129,7 +129,8 @@ type FreeList struct {
 	Order, MigrateType int
 	Addr               uint64 // the list_head
 	Blocks             int
-	Err                error // a corrupt list: Blocks counts those before it
+	Pages              []uint64 // the struct page of each block's head, in list order
+	Err                error    // a corrupt list: Blocks counts those before it
 }
 
 // ZoneFree is a zone's free lists (order by order, each migrate type)
@@ -181,7 +182,7 @@ func FreeAreas(src Source, zones []Zone) ([]ZoneFree, error) {
 			for mt := 0; mt < nLists; mt++ {
 				l := FreeList{Order: o, MigrateType: mt, Addr: z.Addr + oFA + uint64(o)*faSize + oList + uint64(mt)*16}
 				ents, err := klist.Entries(read, l.Addr, oLru, maxFreeWalk)
-				l.Blocks, l.Err = len(ents), err
+				l.Blocks, l.Pages, l.Err = len(ents), ents, err
 				zf.Lists = append(zf.Lists, l)
 			}
 		}

@@ -69,9 +69,16 @@ type CorruptError struct {
 	At   uint64 // where the bad pointer is stored
 	Ptr  uint64 // the (decoded) bad pointer
 	Why  string
+	// Unreadable: the slot could not be read (not in the dump, an
+	// excluded page): the list cannot be followed, nothing says it is
+	// corrupt.
+	Unreadable bool
 }
 
 func (e *CorruptError) Error() string {
+	if e.Unreadable {
+		return fmt.Sprintf("freelist of slab %x cannot be followed at %x: %s", e.Slab, e.At, e.Why)
+	}
 	return fmt.Sprintf("freelist of slab %x is corrupt at %x: %s", e.Slab, e.At, e.Why)
 }
 
@@ -107,7 +114,7 @@ func (g *Geometry) Walk(read func(addr uint64) (uint64, error), head, headAt uin
 		at = p + g.Offset
 		v, err := read(at)
 		if err != nil {
-			return out, &CorruptError{Slab: g.Slab, At: at, Ptr: p, Why: fmt.Sprintf("cannot read the free pointer of object %x: %v", p, err)}
+			return out, &CorruptError{Slab: g.Slab, At: at, Ptr: p, Why: fmt.Sprintf("cannot read the free pointer of object %x: %v", p, err), Unreadable: true}
 		}
 		p = g.Decode(v, at)
 	}

@@ -69,6 +69,9 @@ type structReq struct {
 	verbose bool // -v: with -r, symbolic
 	deref   bool // -p: dereference pointer members
 	radix   int
+	// sessionHex: no -x/-d, and the session's output radix is 16 (set
+	// radix 16 / set hex): offsets and sizes in hexadecimal, as crash.
+	sessionHex bool
 }
 
 func structCommand(env *Env, prog typeTarget, kw string, args []string) error {
@@ -116,6 +119,9 @@ func structCommand(env *Env, prog typeTarget, kw string, args []string) error {
 	if len(rest) == 0 {
 		writeUsage(env, kw, structSynopsis(kw))
 		return errors.New("missing argument")
+	}
+	if r, ok := prog.(interface{ OutputRadix() int }); ok && req.radix == 0 && r.OutputRadix() == 16 {
+		req.sessionHex = true
 	}
 	spec := rest[0]
 	if strings.HasSuffix(spec, ",") || strings.HasSuffix(spec, ".") {
@@ -320,11 +326,11 @@ func (r *structReq) declaration(env *Env, vaddr uint64) error {
 		}
 	}
 	if r.offsets || member != "" {
-		text = withOffsets(text, st, r.t.Size, vaddr, member, r.radix == 16)
+		text = withOffsets(text, st, r.t.Size, vaddr, member, r.hex())
 	}
 	fmt.Fprint(env.Out, text)
 	if member == "" {
-		if r.radix == 16 {
+		if r.hex() {
 			fmt.Fprintf(env.Out, "SIZE: 0x%x\n", r.t.Size)
 		} else {
 			fmt.Fprintf(env.Out, "SIZE: %d\n", r.t.Size)
@@ -332,6 +338,9 @@ func (r *structReq) declaration(env *Env, vaddr uint64) error {
 	}
 	return nil
 }
+
+// hex reports sizes and offsets in hexadecimal (-x, or the session's radix).
+func (r *structReq) hex() bool { return r.radix == 16 || r.radix == 0 && r.sessionHex }
 
 // withOffsets is crash's show_member_offset applied to each member line of
 // a declaration: "  [offset]" (or "  [address]") right-aligned in a field

@@ -39,3 +39,24 @@ func TestTypeCommands4Golden(t *testing.T) {
 		}
 	}
 }
+
+// Under `set radix 16` struct -o and whatis show offsets and sizes in
+// hexadecimal, as crash 8.0.2 does (checked on the corpus's sysrq dump).
+func TestStructSessionRadix(t *testing.T) {
+	prog, err := program.Open("", filepath.Join(testcorpus.Shared(t), "vmcore.zstd"), program.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prog.Close()
+	prog.SetOutputRadix(16)
+	defer prog.SetOutputRadix(10)
+	for cmd, want := range map[string]string{
+		"struct kref -o": "struct kref {\n  [0x0] refcount_t refcount;\n}\nSIZE: 0x4\n",
+		"struct kref":    "struct kref {\n    refcount_t refcount;\n}\nSIZE: 0x4\n",
+		"whatis kref":    "struct kref {\n    refcount_t refcount;\n}\nSIZE: 0x4\n",
+	} {
+		if got := typecmdsRun(t, prog, cmd); got != want {
+			t.Errorf("%s: %q, want %q", cmd, got, want)
+		}
+	}
+}

@@ -112,7 +112,11 @@ func whatisCommand(env *Env, prog typeTarget, args []string) error {
 	name := rest[0]
 	if !strings.ContainsAny(name, ".[]*()&-+") {
 		if t, err := lookupDatatype(reg, kw, name); err == nil {
-			return whatisDatatype(env, t, name, offsets)
+			hex := false
+			if r, ok := prog.(interface{ OutputRadix() int }); ok && r.OutputRadix() == 16 {
+				hex = true
+			}
+			return whatisDatatype(env, t, name, offsets, hex)
 		}
 		if kw == "" {
 			if et, v, err := reg.LookupEnumerator(name); err == nil {
@@ -181,7 +185,9 @@ func insertName(ts, name string) string {
 }
 
 // whatisDatatype is crash's do_datatype_declaration for a type name.
-func whatisDatatype(env *Env, t *types.Type, name string, offsets bool) error {
+// With hex (the session's output radix is 16), sizes and offsets are
+// hexadecimal.
+func whatisDatatype(env *Env, t *types.Type, name string, offsets, hex bool) error {
 	switch t.Kind {
 	case types.Enum:
 		fmt.Fprintf(env.Out, "enum %s {\n", t.Name)
@@ -193,7 +199,7 @@ func whatisDatatype(env *Env, t *types.Type, name string, offsets bool) error {
 	case types.Int, types.Bool, types.Float, types.Void:
 		// crash prints only the size for a base type (gdb's output for
 		// it carries no declaration crash recognizes).
-		fmt.Fprintf(env.Out, "SIZE: %d\n", t.Size)
+		whatisSize(env, t.Size, hex)
 		return nil
 	}
 	var sb strings.Builder
@@ -206,11 +212,19 @@ func whatisDatatype(env *Env, t *types.Type, name string, offsets bool) error {
 	}
 	out := sb.String()
 	if offsets && t.Strip().IsComposite() {
-		out = withOffsets(out, t.Strip(), t.Size, 0, "", false)
+		out = withOffsets(out, t.Strip(), t.Size, 0, "", hex)
 	}
 	fmt.Fprint(env.Out, out)
-	fmt.Fprintf(env.Out, "SIZE: %d\n", t.Size)
+	whatisSize(env, t.Size, hex)
 	return nil
+}
+
+func whatisSize(env *Env, size uint64, hex bool) {
+	if hex {
+		fmt.Fprintf(env.Out, "SIZE: 0x%x\n", size)
+	} else {
+		fmt.Fprintf(env.Out, "SIZE: %d\n", size)
+	}
 }
 
 // whatisRequest is crash's request_types: the named data types of a size

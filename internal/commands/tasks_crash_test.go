@@ -58,3 +58,29 @@ func TestTasksCrashCorpus(t *testing.T) {
 		p.Close()
 	}
 }
+
+// bt -E equals crash's output for every stack crash 8.0.2 searched before
+// it stopped at the first exception stack it has no name for (MCE):
+// kdive goes on with CPU 0's MCE stack and CPU 1's stacks.
+func TestBtECrashCorpus(t *testing.T) {
+	dir := testcorpus.Dir(t)
+	b, err := os.ReadFile(filepath.Join("testdata", "crash-bt-E-sysrq.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, want, _ := strings.Cut(string(b), "\n")
+	hash, err := os.ReadFile(filepath.Join(dir, "rig-hash"))
+	if err != nil || !strings.Contains(head, "(rig-hash "+strings.TrimSpace(string(hash))+")") {
+		t.Skipf("corpus rig-hash %q is not the golden file's: %s", hash, head)
+	}
+	for _, v := range []string{testcorpus.Vmlinux(t), ""} {
+		p := openProg(t, v, testcorpus.File(t, "sysrq", testcorpus.KdumpLZO))
+		got := runCmd(t, p, "bt", "-E")
+		if !strings.HasPrefix(got, want) {
+			t.Errorf("vmlinux %q: bt -E:\n%s\ncrash:\n%s", v, got, want)
+		}
+		if rest := got[min(len(got), len(want)):]; !strings.HasPrefix(rest, "CPU 0 MCE EXCEPTION STACK:\n") || !strings.Contains(rest, "CPU 1 NMI EXCEPTION STACK:\n") {
+			t.Errorf("vmlinux %q: bt -E after crash's part:\n%s", v, rest)
+		}
+	}
+}

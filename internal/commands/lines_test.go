@@ -259,3 +259,53 @@ func TestDisSourceTree(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// bt -a -l on the other scenarios (sysrq, oops-wq, bugon): every frame of
+// kdive's is one of crash's with crash's source line first in its group,
+// exception RIP lines equal (testdata/lines-bt-SCENARIO.golden).
+func TestBtLinesScenarios(t *testing.T) {
+	vml := testcorpus.Vmlinux(t)
+	for _, sc := range []string{"sysrq", "oops-wq", "bugon"} {
+		t.Run(sc, func(t *testing.T) {
+			b, err := os.ReadFile("testdata/lines-bt-" + sc + ".golden")
+			if err != nil {
+				t.Fatal(err)
+			}
+			head, _, _ := strings.Cut(string(b), "\n")
+			hash, err := os.ReadFile(filepath.Join(testcorpus.Dir(t), "rig-hash"))
+			if err != nil || !strings.Contains(head, "(rig-hash "+strings.TrimSpace(string(hash))+")") {
+				t.Skipf("corpus rig-hash %q is not the golden file's: %s", hash, head)
+			}
+			p, err := program.Open(vml, testcorpus.File(t, sc, testcorpus.KdumpELF), program.OpenOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			got := rdsymRun(t, p, "bt -a -l")
+			frames, gsrc := btSources(got)
+			_, csrc := btSources(string(b))
+			lines := 0
+			for _, f := range frames {
+				c, ok := csrc[f]
+				if !ok {
+					t.Errorf("frame %q is not crash's", f)
+					continue
+				}
+				if gsrc[f] != c {
+					t.Errorf("%s: source %q, crash %q", f, gsrc[f], c)
+				}
+				if c != "" {
+					lines++
+				}
+			}
+			for k, c := range csrc {
+				if strings.HasPrefix(k, "RIP ") && gsrc[k] != c {
+					t.Errorf("after %s: source %q, crash %q", k, gsrc[k], c)
+				}
+			}
+			if len(frames) < 15 || lines < 10 {
+				t.Errorf("%d frames, %d with lines:\n%s", len(frames), lines, got)
+			}
+		})
+	}
+}

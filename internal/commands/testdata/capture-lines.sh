@@ -1,6 +1,7 @@
 #!/bin/sh
 # Capture crash's output of the commands in lines.cmds (source lines: sym,
-# dis -l/-s, bt -l) into lines-oops-proc.golden.gz.
+# dis -l/-s, bt -l) into lines-oops-proc.golden.gz, and bt -a -l of the
+# other scenarios into lines-bt-SCENARIO.golden.
 #
 #   capture-lines.sh [CORPUS]
 #
@@ -21,3 +22,12 @@ echo q >>"$in"
 	echo "# crash $(crash -v 2>/dev/null | sed -n 's/^crash \([0-9.]*\).*/\1/p' | head -1) output of lines.cmds on oops-proc/vmcore.elf (rig-hash $(cat "$corpus/rig-hash")); made by capture-lines.sh"
 	crash -s "$corpus/vmlinux" "$corpus/oops-proc/vmcore.elf" -i "$in" 2>&1 | sed -n '/^@@@ /,$p'
 } | gzip -9n >"$here/lines-oops-proc.golden.gz"
+
+# bt -a -l of the other scenarios: lines-bt-SCENARIO.golden.
+printf 'bt -a -l\nq\n' >"$in"
+for sc in sysrq oops-wq bugon; do
+	{
+		echo "# crash $(crash -v 2>/dev/null | sed -n 's/^crash \([0-9.]*\).*/\1/p' | head -1) output of bt -a -l on $sc/vmcore.elf (rig-hash $(cat "$corpus/rig-hash")); made by capture-lines.sh"
+		crash -s "$corpus/vmlinux" "$corpus/$sc/vmcore.elf" -i "$in" 2>/dev/null | sed -n '/^PID: /,$p'
+	} >"$here/lines-bt-$sc.golden"
+done

@@ -354,3 +354,32 @@ func checkVmlinuxLines(t *testing.T, ix *Index) {
 		t.Errorf("no code at 0x1234: %v %v %v", l, ok, err)
 	}
 }
+
+// FuzzRangeLists decodes arbitrary .debug_rnglists, .debug_ranges and
+// .debug_aranges contents: errors, never panics or endless loops.
+func FuzzRangeLists(f *testing.F) {
+	f.Add([]byte{rleOffsetPair, 0x10, 0x20, rleBaseAddress, 0, 0x10, 0, 0, 0, 0, 0, 0, rleStartLength, 1, 0, 0, 0, 0, 0, 0, 0, 8, rleEndOfList})
+	f.Add([]byte{rleBaseAddressx, 0, rleStartxEndx, 0, 1, rleStartxLength, 1, 4, rleStartEnd, 1, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0})
+	// An aranges set: length, version 2, unit offset 0, address size 8.
+	ar := []byte{44, 0, 0, 0, 2, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0}
+	ar = append(ar, 0, 0x10, 0, 0, 0, 0, 0, 0, 0x20, 0, 0, 0, 0, 0, 0, 0)
+	ar = append(ar, make([]byte, 16)...)
+	f.Add(ar)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		addr := make([]byte, 32)
+		for i := range addr {
+			addr[i] = byte(i)
+		}
+		ix := &Index{addr: addr}
+		ix.ln.rnglists, ix.ln.ranges, ix.ln.aranges = b, b, b
+		u := &unit{unitParams: unitParams{version: 5, addrSize: 8, offSize: 4}, end: 100}
+		ix.units[secInfo] = []*unit{u}
+		for _, off := range []uint64{0, 1, 7} {
+			ix.rnglist(u, off, 0x1000)
+			ix.rangesV4(u, off, 0x1000)
+			ix.pcRanges(u, &pcAttrs{ranges: value{form: formRnglistx, u: off}, hasRanges: true}, 0, 0)
+		}
+		ix.buildCURanges()
+		ix.unitAt(0x1010)
+	})
+}

@@ -39,60 +39,87 @@ func TestCorpusExactCounts(t *testing.T) {
 		for name, v := range variants(t) {
 			t.Run(sc+"/"+name, func(t *testing.T) {
 				_, r := open(t, v, sc)
-				caches, err := r.Caches()
-				if err != nil || len(caches) < 100 {
-					t.Fatalf("%d caches, %v", len(caches), err)
-				}
-				cpus := map[*slub.Cache][]slub.CPU{}
-				type count struct{ slabs, objects, alloc uint64 }
-				got := map[*slub.Cache]*count{}
-				nslabs := 0
-				r.ScanSlabs(func(a uint64) bool {
-					nslabs++
-					s, err := r.ReadSlab(a)
-					if err != nil {
-						t.Fatal(err)
-					}
-					c := r.CacheAt(s.Cache)
-					if c == nil {
-						t.Errorf("slab %x: slab_cache %x is no cache", a, s.Cache)
-						return true
-					}
-					if cpus[c] == nil {
-						cpus[c] = r.CPUs(c)
-					}
-					st := r.State(c, s, cpus[c])
-					if st.Err != nil {
-						t.Error(st.Err)
-						return true
-					}
-					if got[c] == nil {
-						got[c] = &count{}
-					}
-					got[c].slabs++
-					got[c].objects += uint64(s.Objects)
-					got[c].alloc += uint64(st.Allocated())
-					return true
-				})
-				if nslabs < 1000 {
-					t.Fatalf("%d slabs in the memory map", nslabs)
-				}
-				for _, c := range caches {
-					st, err := r.Stats(c)
-					if err != nil {
-						t.Errorf("%s: %v", c.Name, err)
-						continue
-					}
-					g := got[c]
-					if g == nil {
-						g = &count{}
-					}
-					if g.slabs != st.Slabs || g.objects != st.Total || g.alloc != st.Allocated {
-						t.Errorf("%s: freelists: %d slabs %d objects %d allocated; counters: %d %d %d",
-							c.Name, g.slabs, g.objects, g.alloc, st.Slabs, st.Total, st.Allocated)
-					}
-				}
+				exactCounts(t, r)
 			})
+		}
+	}
+}
+
+// The same on the ext corpus: red-zoned, store-user caches (poison), a
+// cache of 5000 live objects (leak), a reused use-after-free object.
+func TestExtExactCounts(t *testing.T) {
+	testcorpus.ExtDir(t)
+	for _, sc := range testcorpus.ExtScenarios() {
+		for name, v := range map[string]string{"vmlinux": testcorpus.ExtVmlinux(t), "btf": ""} {
+			t.Run(sc+"/"+name, func(t *testing.T) {
+				p, err := program.Open(v, testcorpus.ExtFile(t, sc, testcorpus.KdumpLZO), program.OpenOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer p.Close()
+				r, err := slub.New(p, 2)
+				if err != nil {
+					t.Fatal(err)
+				}
+				exactCounts(t, r)
+			})
+		}
+	}
+}
+
+func exactCounts(t *testing.T, r *slub.Reader) {
+	t.Helper()
+	caches, err := r.Caches()
+	if err != nil || len(caches) < 100 {
+		t.Fatalf("%d caches, %v", len(caches), err)
+	}
+	cpus := map[*slub.Cache][]slub.CPU{}
+	type count struct{ slabs, objects, alloc uint64 }
+	got := map[*slub.Cache]*count{}
+	nslabs := 0
+	r.ScanSlabs(func(a uint64) bool {
+		nslabs++
+		s, err := r.ReadSlab(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := r.CacheAt(s.Cache)
+		if c == nil {
+			t.Errorf("slab %x: slab_cache %x is no cache", a, s.Cache)
+			return true
+		}
+		if cpus[c] == nil {
+			cpus[c] = r.CPUs(c)
+		}
+		st := r.State(c, s, cpus[c])
+		if st.Err != nil {
+			t.Error(st.Err)
+			return true
+		}
+		if got[c] == nil {
+			got[c] = &count{}
+		}
+		got[c].slabs++
+		got[c].objects += uint64(s.Objects)
+		got[c].alloc += uint64(st.Allocated())
+		return true
+	})
+	if nslabs < 1000 {
+		t.Fatalf("%d slabs in the memory map", nslabs)
+	}
+	for _, c := range caches {
+		st, err := r.Stats(c)
+		if err != nil {
+			t.Errorf("%s: %v", c.Name, err)
+			continue
+		}
+		g := got[c]
+		if g == nil {
+			g = &count{}
+		}
+		if g.slabs != st.Slabs || g.objects != st.Total || g.alloc != st.Allocated {
+			t.Errorf("%s: freelists: %d slabs %d objects %d allocated; counters: %d %d %d",
+				c.Name, g.slabs, g.objects, g.alloc, st.Slabs, st.Total, st.Allocated)
 		}
 	}
 }

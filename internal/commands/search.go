@@ -334,37 +334,9 @@ func searchMaxPhys(p *program.Program) uint64 {
 // searchUser searches the current context's user memory through its page
 // tables (mm->pgd): the pages crash finds through the task's VMAs.
 func searchUser(env *Env, p *program.Program, sc *search.Scanner, pr *searchPrinter, start uint64, sflag bool, end, length uint64) error {
-	tl, err := tasks.List(p, tasks.Options{})
+	w, uend, err := userPageTables(p)
 	if err != nil {
 		return err
-	}
-	run, err := tasks.Running(p, nil)
-	if err != nil {
-		return err
-	}
-	t, ok := currentTask(p, tl.Tasks, run)
-	if !ok {
-		return errors.New("no current context")
-	}
-	if t.Mm == 0 || t.Flags&0x00200000 != 0 {
-		return errors.New("current context has no user address space")
-	}
-	off, err := p.MemberOffset("mm_struct", "pgd")
-	if err != nil {
-		return err
-	}
-	pgd, err := p.ReadU64(t.Mm + off)
-	if err != nil {
-		return fmt.Errorf("mm_struct %x: pgd: %v", t.Mm, err)
-	}
-	root, err := p.Translate(pgd)
-	if err != nil {
-		return fmt.Errorf("mm_struct %x: pgd %x: %v", t.Mm, pgd, err)
-	}
-	const userEnd = 0x00007ffffffff000 // TASK_SIZE_MAX (4-level)
-	uend := uint64(userEnd)
-	if p.Info().Level5 {
-		uend = 0x00fffffffffff000
 	}
 	if start >= uend {
 		writeUsage(env, "search", searchSynopsis)
@@ -380,13 +352,9 @@ func searchUser(env *Env, p *program.Program, sc *search.Scanner, pr *searchPrin
 		writeUsage(env, "search", searchSynopsis)
 		return fmt.Errorf("ending address %x is in kernel space", end)
 	}
-	l, _, err := searchLayout(p)
-	if err != nil {
-		return err
-	}
-	w := search.Walker{W: &amd64.Walker{Mem: p, Root: root, Level5: l.Level5, SMEMask: l.SMEMask}}
-	pr.user = w.W
-	sc.Scan(w.Pages(start, end), pr.emit)
+	sw := search.Walker{W: w}
+	pr.user = w
+	sc.Scan(sw.Pages(start, end), pr.emit)
 	return nil
 }
 
@@ -545,4 +513,70 @@ func (pr *searchPrinter) read(b []byte, a uint64) error {
 	}
 	_, err := pr.p.ReadAt(b, a)
 	return err
+}
+
+// userPageTables is the current context's page tables (mm->pgd) and the
+// end of user space (TASK_SIZE_MAX), or crash's error when the context
+// has no user address space.
+func userPageTables(p *program.Program) (*amd64.Walker, uint64, error) {
+	tl, err := tasks.List(p, tasks.Options{})
+	if err != nil {
+		return nil, 0, err
+	}
+	run, err := tasks.Running(p, nil)
+	if err != nil {
+		return nil, 0, err
+	}
+	t, ok := currentTask(p, tl.Tasks, run)
+	if !ok {
+		return nil, 0, errors.New("no current context")
+	}
+	if t.Mm == 0 || t.Flags&0x00200000 != 0 { // PF_KTHREAD
+		return nil, 0, errors.New("current context has no user address space")
+	}
+	off, err := p.MemberOffset("mm_struct", "pgd")
+	if err != nil {
+		return nil, 0, err
+	}
+	pgd, err := p.ReadU64(t.Mm + off)
+	if err != nil {
+		return nil, 0, fmt.Errorf("mm_struct %x: pgd: %v", t.Mm, err)
+	}
+	root, err := p.Translate(pgd)
+	if err != nil {
+		return nil, 0, fmt.Errorf("mm_struct %x: pgd %x: %v", t.Mm, pgd, err)
+	}
+	l, _, err := searchLayout(p)
+	if err != nil {
+		return nil, 0, err
+	}
+	uend := uint64(0x00007ffffffff000) // TASK_SIZE_MAX (4-level)
+	if l.Level5 {
+		uend = 0x00fffffffffff000
+	}
+	return &amd64.Walker{Mem: p, Root: root, Level5: l.Level5, SMEMask: l.SMEMask}, uend, nil
+}
+
+// userMem reads the current context's user memory through its page
+// tables; everything else is the program's (struct -u).
+type userMem struct {
+	*program.Program
+	w *amd64.Walker
+}
+
+func (u userMem) ReadAt(b []byte, addr uint64) (int, error) {
+	done := 0
+	for done < len(b) {
+		a := addr + uint64(done)
+		pa, _, err := u.w.Translate(a)
+		if err != nil {
+			return done, fmt.Errorf("invalid user virtual address: %x", a)
+		}
+		n := min(len(b)-done, search.PageSize-int(a%search.PageSize))
+		if _, err := u.Program.ReadPhysAt(b[done:done+n], pa); err != nil {
+			return done, fmt.Errorf("user virtual address %x: %v", a, err)
+		}
+		done += n
+	}
+	return done, nil
 }

@@ -214,7 +214,7 @@ func TestSearchTaskStacks(t *testing.T) {
 	}
 }
 
-// search -u: the current context (the panic task, kdive-trigger, a user
+// search -u (and struct -u): the current context (the panic task, kdive-trigger, a user
 // process) has its name in its own user memory; every match is a user
 // address. (crash 8.0.2 fails here: it looks for mm_struct.mmap, which
 // 6.1's maple tree replaced.)
@@ -235,5 +235,13 @@ func TestSearchUser(t *testing.T) {
 		if !ok || err != nil || v >= 0x800000000000 || !strings.HasPrefix(text, "kdive-trigger") {
 			t.Errorf("search -u: bad line %q", l)
 		}
+	}
+	// struct -u reads the same user memory: "kdive-tr" as a long.
+	a, _, _ := strings.Cut(lines[0], ":")
+	if got, want := typecmdsRun(t, prog, "struct list_head.next "+a+" -ux"), "  next = 0x72742d657669646b,\n"; got != want {
+		t.Errorf("struct list_head.next %s -ux: %q, want %q", a, got, want)
+	}
+	if got := typecmdsRun(t, prog, "struct list_head ffff8ef0925fe3c0 -u"); !strings.Contains(got, "invalid user virtual address") {
+		t.Errorf("struct -u of a kernel address: %q", got)
 	}
 }

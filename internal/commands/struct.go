@@ -38,6 +38,8 @@ func init() {
         -p  each pointer member with its declaration, then "-> " and what it
             points to: the target %[1]s's contents, a string, a function's
             symbol, NULL or "(not accessible)" (needs an address).
+        -u  the address is a user virtual address of the current context
+            (read through its page tables).
   ADDRESS:CPUS  a per-CPU symbol's instance on each of CPUS (a, all, n,
             n-m, lists).
 
@@ -82,6 +84,7 @@ func structCommand(env *Env, prog typeTarget, kw string, args []string) error {
 	}
 	req := &structReq{kw: kw}
 	count, haveCount := int64(1), false
+	user := false
 	var listOff uint64
 	listOffArg := ""
 	for _, o := range opts {
@@ -112,8 +115,10 @@ func structCommand(env *Env, prog typeTarget, kw string, args []string) error {
 			req.verbose = true
 		case 'p':
 			req.deref = true
+		case 'u':
+			user = true
 		default:
-			return fmt.Errorf("-%c is not supported (crash's -f, dump file offsets, and -u, user addresses, are not)", o.c)
+			return fmt.Errorf("-%c is not supported (crash's -f, dump file offsets, is not)", o.c)
 		}
 	}
 	if len(rest) == 0 {
@@ -122,6 +127,23 @@ func structCommand(env *Env, prog typeTarget, kw string, args []string) error {
 	}
 	if r, ok := prog.(interface{ OutputRadix() int }); ok && req.radix == 0 && r.OutputRadix() == 16 {
 		req.sessionHex = true
+	}
+	userEnd := uint64(0)
+	if user {
+		// -u: the address is a user virtual address of the current
+		// context; the struct is read through its page tables.
+		p, ok := prog.(*program.Program)
+		if !ok {
+			return errors.New("-u: no dump is open")
+		}
+		if req.raw {
+			return errors.New("-r is not supported with -u")
+		}
+		w, end, err := userPageTables(p)
+		if err != nil {
+			return err
+		}
+		prog, userEnd = userMem{Program: p, w: w}, end
 	}
 	spec := rest[0]
 	if strings.HasSuffix(spec, ",") || strings.HasSuffix(spec, ".") {
@@ -155,7 +177,10 @@ func structCommand(env *Env, prog typeTarget, kw string, args []string) error {
 			if err != nil {
 				return err
 			}
-			if v < 0xffff800000000000 {
+			if user && v >= userEnd {
+				return fmt.Errorf("invalid user virtual address: %s", a)
+			}
+			if !user && v < 0xffff800000000000 {
 				return fmt.Errorf("invalid kernel virtual address: %s", a)
 			}
 			addr, haveAddr = v, true

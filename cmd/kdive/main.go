@@ -316,6 +316,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		// prints; -c asks for specific commands, so not then.
 		if len(o.cmds) == 0 && commands.Lookup("sys") != nil {
 			s.RunUncounted("sys")
+			commands.WriteStartupContext(prog, stdout)
 			fmt.Fprintln(stdout)
 		}
 	}

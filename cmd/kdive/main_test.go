@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -441,5 +442,17 @@ func TestContextAcrossCommands(t *testing.T) {
 	out, err = exec.Command(bin, "-s", dump, "-c", "foreach 'kworker/0:0' task -R pid").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), `COMMAND: "kworker/0:0H"`) {
 		t.Errorf("foreach 'regex': %v\n%s", err, out)
+	}
+}
+
+// At start-up (no -s, no -c) the sys data is followed by the current
+// context, each line indented by five blanks, as crash shows it.
+func TestStartupContext(t *testing.T) {
+	dir := testcorpus.Dir(t)
+	bin := buildKdive(t)
+	_, out, _ := runBin(t, bin, "q\n", filepath.Join(dir, "sysrq", "vmcore.lzo"))
+	re := regexp.MustCompile(`\n       PANIC: "[^\n]*"\n         PID: \d+\n     COMMAND: "[^"]*"\n        TASK: [0-9a-f]{16}  \[THREAD_INFO: [0-9a-f]{16}\]\n         CPU: \d+\n       STATE: TASK_RUNNING \(PANIC\)\n\nkdive> q\n`)
+	if !re.MatchString(out) {
+		t.Errorf("start-up:\n%s", out)
 	}
 }

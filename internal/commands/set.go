@@ -358,3 +358,27 @@ func showOptions(w io.Writer, p *program.Program) {
 		fmt.Fprintf(w, "%14s: %s\n", kv[0], kv[1])
 	}
 }
+
+// WriteStartupContext prints the current context as crash does after the
+// system data at start-up (main.c: show_context before the first prompt,
+// each line indented by five blanks). It prints nothing when the program
+// has no dump or no context can be found.
+func WriteStartupContext(p *program.Program, w io.Writer) {
+	if p == nil || p.Dump == nil {
+		return
+	}
+	t, all, err := contextTask(p)
+	if err != nil {
+		return
+	}
+	run, _ := tasks.Running(p, nil)
+	var b strings.Builder
+	if showContext(&b, p, t, all, run) != nil {
+		return
+	}
+	for _, l := range strings.SplitAfter(b.String(), "\n") {
+		if l != "" {
+			io.WriteString(w, "     "+l)
+		}
+	}
+}

@@ -94,6 +94,9 @@ func newKmemCtx(env *Env) (*kmemCtx, error) {
 	}
 	k.pages = pg
 	k.names = mm.PageflagNames(env.Prog)
+	if len(k.names) == 0 {
+		k.names = mm.FlagNamesFromEnum(kmemEnums(env.Prog))
+	}
 	return k, nil
 }
 

@@ -329,3 +329,38 @@ func TestCorpusFreeBlocks(t *testing.T) {
 		t.Errorf("pfn 256: %+v %v %v", fb, ok, err)
 	}
 }
+
+// Without pageflag_names[], the names come from enum pageflags: every
+// bit pageflag_names[] names is named the same (the kernel's names are the
+// enum's, lower case, for the single-bit flags).
+func TestCorpusFlagNamesFromEnum(t *testing.T) {
+	p := openCorpus(t, "oops-proc", "")
+	enums := func(name string) []mm.Enumerator {
+		ty, err := p.Types().LookupType("enum " + name)
+		if err != nil {
+			return nil
+		}
+		var out []mm.Enumerator
+		for _, e := range ty.Enumerators {
+			out = append(out, mm.Enumerator{Name: e.Name, Value: e.Value})
+		}
+		return out
+	}
+	fromEnum := map[uint64]string{}
+	for _, f := range mm.FlagNamesFromEnum(enums) {
+		fromEnum[f.Mask] = f.Name
+	}
+	names := mm.PageflagNames(p)
+	if len(names) < 20 || len(fromEnum) < 20 {
+		t.Fatalf("%d pageflag_names, %d from the enum", len(names), len(fromEnum))
+	}
+	same := 0
+	for _, f := range names {
+		if fromEnum[f.Mask] == f.Name {
+			same++
+		}
+	}
+	if same < 20 {
+		t.Errorf("only %d of %d names agree: %v / %v", same, len(names), names, fromEnum)
+	}
+}

@@ -313,3 +313,27 @@ func FlagNames(names []FlagName, flags uint64) []string {
 	}
 	return out
 }
+
+// FlagNamesFromEnum builds page flag names from enum pageflags when the
+// kernel has no pageflag_names[] (crash's page_flags_init_from_pageflags_enum):
+// each bit below __NR_PAGEFLAGS named by its first PG_ constant, lower
+// case without the prefix.
+func FlagNamesFromEnum(enums Enums) []FlagName {
+	ens := enums("pageflags")
+	nr := int64(64)
+	for _, e := range ens {
+		if e.Name == "__NR_PAGEFLAGS" {
+			nr = e.Value
+		}
+	}
+	seen := map[int64]bool{}
+	var out []FlagName
+	for _, e := range ens {
+		if !strings.HasPrefix(e.Name, "PG_") || e.Value < 0 || e.Value >= nr || e.Value > 63 || seen[e.Value] {
+			continue
+		}
+		seen[e.Value] = true
+		out = append(out, FlagName{Mask: 1 << uint(e.Value), Name: strings.ToLower(strings.TrimPrefix(e.Name, "PG_"))})
+	}
+	return out
+}

@@ -66,6 +66,22 @@ func btEframeSearch(w io.Writer, p *program.Program, s stack.Stack, exc bool, es
 		return 0
 	}
 	kvbase := kvBaseOf(p)
+	vmallocLo := uint64(0xffffc90000000000) // VMALLOC_START without KASLR
+	if a, err := p.Symbol("vmalloc_base"); err == nil {
+		if v, err := p.ReadU64(a); err == nil && v != 0 {
+			vmallocLo = v
+		}
+	}
+	// crash's IS_VMALLOC_ADDR (vmalloc space, 32 TiB with 4-level paging,
+	// or the module area) and a RIP that translates.
+	vmallocText := func(v uint64) bool {
+		in := v >= vmallocLo && v-vmallocLo < 32<<40 || v >= 0xffffffffa0000000 && v < 0xffffffffff000000
+		if !in {
+			return false
+		}
+		_, err := p.Translate(v)
+		return err == nil
+	}
 	isKV := func(v uint64) bool { return v >= kvbase }
 	isUV := func(v uint64) bool { return v < 0x0000800000000000 }
 	n := 0
@@ -85,6 +101,7 @@ func btEframeSearch(w io.Writer, p *program.Program, s stack.Stack, exc bool, es
 				cs == 0x10 && ss == 0x18 && text && exc && (!isKV(rsp) || estack >= 0 && estack <= 1),
 				cs == 0x10 && ss == 0x18 && at+amd64.PtRegsSize == rsp,
 				cs == 0x10 && text && isKV(rsp) && (rsp == at+amd64.PtRegsSize || rsp == at+amd64.PtRegsSize+8 || exc),
+				cs == 0x10 && isKV(rsp) && vmallocText(rip),
 				(cs == 0x33 || cs == 0x23) && ss == 0x2b && isUV(rip) && isUV(rsp),
 				cs == 0x33 && ss == 0x2b && rip>>12 == 0xffffffffff600 && isUV(rsp):
 				ok = true

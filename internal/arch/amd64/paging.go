@@ -37,6 +37,21 @@ func (e *TranslateError) Error() string {
 	return fmt.Sprintf("virtual address %#x: not mapped (%s entry %#x not present)", e.Addr, e.Level, e.Entry)
 }
 
+// TableReadError is a page-table entry that cannot be read (its table's
+// page is not in the dump): every address that entry covers is unknown.
+type TableReadError struct {
+	Addr  uint64
+	Level string // the level of the entry that could not be read
+	Entry uint64 // its physical address
+	Err   error
+}
+
+func (e *TableReadError) Error() string {
+	return fmt.Sprintf("virtual address %#x: reading %s entry at physical %#x: %v", e.Addr, e.Level, e.Entry, e.Err)
+}
+
+func (e *TableReadError) Unwrap() error { return e.Err }
+
 // Walker translates virtual addresses through page tables rooted at a
 // physical address (the kernel's init_top_pgt, or a task's mm->pgd).
 type Walker struct {
@@ -82,7 +97,7 @@ func (w *Walker) walk(vaddr uint64, record bool) (uint64, uint64, []Step, error)
 		idx := (vaddr >> l.shift) & (ptrsPerTable - 1)
 		ea := table + idx*8
 		if _, err := w.Mem.ReadPhysAt(b[:], ea); err != nil {
-			return 0, 0, steps, fmt.Errorf("virtual address %#x: reading %s entry at physical %#x: %w", vaddr, l.name, ea, err)
+			return 0, 0, steps, &TableReadError{Addr: vaddr, Level: l.name, Entry: ea, Err: err}
 		}
 		e := binary.LittleEndian.Uint64(b[:]) &^ w.SMEMask
 		if record {

@@ -185,25 +185,32 @@ func (w Walker) translate(va uint64) (pa uint64, mapped bool, next uint64) {
 	if err == nil {
 		return p, true, (va | (size - 1)) + 1
 	}
+	// The span of the entry that is absent (or cannot be read): skip it
+	// whole, or a bad top-level table would be walked page by page.
+	level := ""
 	var te *amd64.TranslateError
+	var tre *amd64.TableReadError
+	switch {
+	case errors.As(err, &te):
+		level = te.Level
+	case errors.As(err, &tre):
+		level = tre.Level
+	}
 	span := uint64(PageSize)
-	if errors.As(err, &te) {
-		switch te.Level {
-		case "PML5":
+	switch level {
+	case "PML5":
+		span = 1 << 48
+	case "PGD":
+		span = 1 << 39
+		if w.W.Level5 {
 			span = 1 << 48
-		case "PGD", "P4D":
-			if w.W.Level5 && te.Level == "P4D" {
-				span = 1 << 39
-			} else if w.W.Level5 {
-				span = 1 << 48
-			} else {
-				span = 1 << 39
-			}
-		case "PUD":
-			span = 1 << 30
-		case "PMD":
-			span = 1 << 21
 		}
+	case "P4D":
+		span = 1 << 39
+	case "PUD":
+		span = 1 << 30
+	case "PMD":
+		span = 1 << 21
 	}
 	n := (va | (span - 1)) + 1
 	if n == 0 || n < va {

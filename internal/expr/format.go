@@ -406,21 +406,22 @@ func formatArray(sb *strings.Builder, v *Value, st *types.Type, o PrintOpts, rec
 }
 
 // charArray formats a char array as gdb does with crash's settings
-// (repeats unlimited): one trailing NUL dropped, then the characters,
-// at most limit runs of identical characters (gdb counts a run as one
-// element), then "..." when some are left.
+// (repeats unlimited): one trailing NUL dropped, then the characters in
+// whole runs of identical characters while fewer than limit have been
+// taken (gdb's generic_printstr adds each run's length to its count and
+// checks the limit between runs, so the last run may pass it: crash shows
+// 264 characters of a 4 KiB FPU __padding), then "..." when some are left.
 func charArray(b []byte, limit int) string {
 	if len(b) > 0 && b[len(b)-1] == 0 {
 		b = b[:len(b)-1]
 	}
-	runs, i := 0, 0
-	for i < len(b) && runs < limit {
+	i := 0
+	for i < len(b) && i < limit {
 		j := i + 1
 		for j < len(b) && b[j] == b[i] {
 			j++
 		}
 		i = j
-		runs++
 	}
 	if i < len(b) {
 		return quoteBytes(b[:i]) + "..."

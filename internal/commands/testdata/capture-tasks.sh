@@ -17,6 +17,7 @@ done <<'CMDS'
 set
 set -c 0
 set -c 1
+task
 task -R pid,comm
 task -x -R pid,tgid
 task -R cpu

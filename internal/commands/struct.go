@@ -7,6 +7,7 @@ package commands
 import (
 	"errors"
 	"fmt"
+	"os"
 	"kdive/internal/program"
 	"strconv"
 	"strings"
@@ -40,6 +41,7 @@ func init() {
             symbol, NULL or "(not accessible)" (needs an address).
         -u  the address is a user virtual address of the current context
             (read through its page tables).
+        -f  the address is an offset in the dump file.
   ADDRESS:CPUS  a per-CPU symbol's instance on each of CPUS (a, all, n,
             n-m, lists).
 
@@ -84,7 +86,7 @@ func structCommand(env *Env, prog typeTarget, kw string, args []string) error {
 	}
 	req := &structReq{kw: kw}
 	count, haveCount := int64(1), false
-	user := false
+	user, fileOff := false, false
 	var listOff uint64
 	listOffArg := ""
 	for _, o := range opts {
@@ -117,8 +119,10 @@ func structCommand(env *Env, prog typeTarget, kw string, args []string) error {
 			req.deref = true
 		case 'u':
 			user = true
+		case 'f':
+			fileOff = true
 		default:
-			return fmt.Errorf("-%c is not supported (crash's -f, dump file offsets, is not)", o.c)
+			return fmt.Errorf("-%c is not supported", o.c)
 		}
 	}
 	if len(rest) == 0 {
@@ -144,6 +148,22 @@ func structCommand(env *Env, prog typeTarget, kw string, args []string) error {
 			return err
 		}
 		prog, userEnd = userMem{Program: p, w: w}, end
+	}
+	if fileOff {
+		// -f: the address is an offset in the dump file.
+		p, ok := prog.(*program.Program)
+		if !ok || p.Dump == nil {
+			return errors.New("-f: no dump file is open")
+		}
+		if user || req.raw {
+			return errors.New("-f cannot be used with -u or -r")
+		}
+		f, err := os.Open(p.Dump.Info().Path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		prog = fileMem{Program: p, f: f}
 	}
 	spec := rest[0]
 	if strings.HasSuffix(spec, ",") || strings.HasSuffix(spec, ".") {
@@ -173,14 +193,18 @@ func structCommand(env *Env, prog typeTarget, kw string, args []string) error {
 				count, haveCount = int64(n), true
 				continue
 			}
-			v, err := parseCrashHex(a)
+			parse := parseCrashHex
+			if fileOff {
+				parse = parseCrashNumber // crash's stoll: decimal when all digits
+			}
+			v, err := parse(a)
 			if err != nil {
 				return err
 			}
 			if user && v >= userEnd {
 				return fmt.Errorf("invalid user virtual address: %s", a)
 			}
-			if !user && v < 0xffff800000000000 {
+			if !user && !fileOff && v < 0xffff800000000000 {
 				return fmt.Errorf("invalid kernel virtual address: %s", a)
 			}
 			addr, haveAddr = v, true
@@ -673,4 +697,22 @@ func TypeShorthand(prog *program.Program, name string) *Command {
 		_, err := RunTypeShorthand(env, name, args)
 		return err
 	}}
+}
+
+// fileMem reads the dump file itself at an offset (struct -f); everything
+// else is the program's.
+type fileMem struct {
+	*program.Program
+	f *os.File
+}
+
+func (m fileMem) ReadAt(b []byte, off uint64) (int, error) {
+	if off > 1<<62 {
+		return 0, fmt.Errorf("dump file offset %x: out of range", off)
+	}
+	n, err := m.f.ReadAt(b, int64(off))
+	if n < len(b) {
+		return n, fmt.Errorf("dump file offset %x: %v", off+uint64(n), err)
+	}
+	return n, nil
 }

@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -55,6 +56,34 @@ func TestStructSessionRadix(t *testing.T) {
 		"struct kref":    "struct kref {\n    refcount_t refcount;\n}\nSIZE: 0x4\n",
 		"whatis kref":    "struct kref {\n    refcount_t refcount;\n}\nSIZE: 0x4\n",
 	} {
+		if got := typecmdsRun(t, prog, cmd); got != want {
+			t.Errorf("%s: %q, want %q", cmd, got, want)
+		}
+	}
+}
+
+// struct -f reads the dump file itself; a decimal offset is decimal, as
+// crash's stoll (checked with crash on the corpus's sysrq/vmcore.elf).
+func TestStructFileOffset(t *testing.T) {
+	path := filepath.Join(testcorpus.Shared(t), "vmcore.zstd")
+	prog, err := program.Open("", path, program.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prog.Close()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	le := func(o int) uint64 {
+		var v uint64
+		for i := 7; i >= 0; i-- {
+			v = v<<8 | uint64(raw[o+i])
+		}
+		return v
+	}
+	for cmd, off := range map[string]int{"struct list_head 0 -f": 0, "struct list_head 10 -f": 10, "struct list_head 10x -f": 16} {
+		want := fmt.Sprintf("struct list_head {\n  next = %#x,\n  prev = %#x\n}\n", le(off), le(off+8))
 		if got := typecmdsRun(t, prog, cmd); got != want {
 			t.Errorf("%s: %q, want %q", cmd, got, want)
 		}

@@ -45,6 +45,8 @@ func init() {
         -V  the global vm_zone_stat and vm_node_stat counters and the vm
             events summed over the CPUs.
         -o  each CPU's per-CPU offset.
+        -n  the memory nodes and their zones, the memory sections and the
+            memory blocks.
         -h  the huge page sizes (hstates): size, free and total pages.
         -g  the kernel's page flags (enum pageflags); with a value, the
             flags set in it.
@@ -152,7 +154,7 @@ func runKmem(env *Env, args []string) error {
 		writeUsage(env, "kmem", kmemSynopsis)
 		return ErrShown
 	}
-	for _, c := range []byte{'c', 'C', 'm', 'n', 'l', 'L', 'r'} {
+	for _, c := range []byte{'c', 'C', 'm', 'l', 'L', 'r'} {
 		if flags[c] {
 			return fmt.Errorf("-%c: not supported by kdive", c)
 		}
@@ -189,7 +191,7 @@ func runKmem(env *Env, args []string) error {
 		}
 		return kmemSlab.Summary(env, flags['S'], names)
 	}
-	if len(addrs) > 0 && (flags['z'] || flags['i'] || flags['V'] || flags['o'] || flags['h'] || flags['F']) {
+	if len(addrs) > 0 && (flags['z'] || flags['i'] || flags['V'] || flags['o'] || flags['h'] || flags['F'] || flags['n']) {
 		fmt.Fprintf(env.Out, "kmem: no address arguments allowed with this option\n")
 		writeUsage(env, "kmem", kmemSynopsis)
 		return ErrShown
@@ -226,6 +228,8 @@ func runKmem(env *Env, args []string) error {
 	switch {
 	case flags['F']:
 		return k.freeAreas(true)
+	case flags['n']:
+		return k.memoryNodes()
 	case flags['f']:
 		if len(addrs) == 0 {
 			return k.freeAreas(false)
@@ -1057,6 +1061,105 @@ func kmemHstates(env *Env) error {
 	for _, h := range hs {
 		sz := strings.Replace(pagesToSize(uint64(1)<<h.Order), " ", "", 1)
 		fmt.Fprintf(env.Out, "%x  %5s  %6d  %6d  %s\n", h.Addr, sz, h.Free, h.Total, h.Name)
+	}
+	return nil
+}
+
+// memoryNodes is crash's `kmem -n` (dump_memory_nodes, dump_mem_sections,
+// dump_memory_blocks): each node and its zones, the memory sections, the
+// memory blocks.
+func (k *kmemCtx) memoryNodes() error {
+	p := k.p
+	w := k.env.Out
+	nodes, err := mm.Nodes(p)
+	if err != nil {
+		return err
+	}
+	zones, err := mm.Zones(p, kmemEnums(p))
+	if err != nil {
+		return err
+	}
+	oStart, _ := p.MemberOffset("zone", "zone_start_pfn")
+	for n, nd := range nodes {
+		nl := ""
+		if n > 0 {
+			nl = "\n\n"
+		}
+		fmt.Fprintf(w, "%sNODE  %s  %s  %s  %s\n", nl, center(8, "SIZE", false), center(16, "PGLIST_DATA", false), center(16, "BOOTMEM_DATA", false), center(16, "NODE_ZONES", false))
+		var nz []mm.Zone
+		for _, z := range zones {
+			if z.Node == n {
+				nz = append(nz, z)
+			}
+		}
+		first := nd.Pgdat
+		if len(nz) > 0 {
+			first = nz[0].Addr
+		}
+		fmt.Fprintf(w, " %2d   %s  %s  %s  %s\n", nd.ID, center(8, fmt.Sprint(nd.Spanned), false), center(16, fmt.Sprintf("%x", nd.Pgdat), false), center(16, "----", false), center(16, fmt.Sprintf("%x", first), false))
+		for i := 1; i < len(nz); i++ {
+			fmt.Fprintf(w, "%s%x\n", strings.Repeat(" ", 12+8+16+16), nz[i].Addr)
+		}
+		fmt.Fprintf(w, "%s     START_PADDR    START_MAPNR\n", center(16, "MEM_MAP", false))
+		fmt.Fprintf(w, "%s  %s  %s\n", center(16, fmt.Sprintf("%x", k.pages.PageAddr(nd.StartPFN)), false),
+			center(16, fmt.Sprintf("%x", nd.StartPFN<<12), true), center(11, fmt.Sprint(nd.StartPFN), true))
+		fmt.Fprintf(w, "\nZONE  NAME         SIZE  %s  START_PADDR  START_MAPNR\n", center(16, "MEM_MAP", true))
+		for _, z := range nz {
+			start, _ := p.ReadU64(z.Addr + oStart)
+			memMap, mapnr := uint64(0), uint64(0)
+			if z.Spanned != 0 {
+				memMap, mapnr = k.pages.PageAddr(start), start
+			}
+			fmt.Fprintf(w, " %2d   %-9s %7d  %16x  %11x  %11d\n", z.Index, z.Name, z.Spanned, memMap, start<<12, mapnr)
+		}
+	}
+	fmt.Fprintf(w, "\n%s\n\nNR  %s  %s  %s  %s PFN\n", strings.Repeat("-", 67), center(16, "SECTION", false),
+		center(16, "CODED_MEM_MAP", false), center(16, "MEM_MAP", false), center(5, "STATE", false))
+	for _, sec := range k.pages.Sections() {
+		pfn := k.pages.SectionPFN(sec.Nr)
+		st := ""
+		for _, f := range []struct {
+			bit  uint64
+			name string
+		}{{1, "P"}, {2, "M"}, {4, "O"}, {8, "E"}, {16, "D"}} {
+			if sec.State&f.bit != 0 {
+				st += f.name
+			}
+		}
+		fmt.Fprintf(w, "%2d  %s  %s  %s  %s %-16d\n", sec.Nr, center(16, fmt.Sprintf("%x", sec.Addr), false),
+			center(16, fmt.Sprintf("%x", sec.Coded), true), center(16, fmt.Sprintf("%x", sec.Coded+pfn*k.pages.Size), true),
+			center(5, st, false), pfn)
+	}
+	blocks, size, err := mm.MemoryBlocks(p)
+	if len(blocks) == 0 && err != nil {
+		return nil // no memory subsystem: crash prints no block table
+	}
+	hdr := "PHYSICAL START"
+	if size != 0 {
+		hdr = "PHYSICAL RANGE"
+	}
+	hasNid := len(blocks) > 0 && blocks[0].HasNid
+	if hasNid {
+		fmt.Fprintf(w, "\n%s %s   %s   %s  %-7s %-12s\n", center(16, "MEM_BLOCK", false), center(10, "NAME", false), center(18, hdr, false), "NODE", "STATE", "START_SECTION_NO")
+	} else {
+		fmt.Fprintf(w, "\n%s %s   %s    %-7s %-12s\n", center(16, "MEM_BLOCK", false), center(10, "NAME", false), center(16, hdr, false), "STATE", "START_SECTION_NO")
+	}
+	states := map[uint64]string{1: "ONLINE", 2: "GOING_OFFLINE", 4: "OFFLINE", 8: "GOING_ONLINE", 16: "CANCEL_ONLINE", 32: "CANCEL_OFFLINE"}
+	for _, mb := range blocks {
+		start := k.pages.SectionPFN(mb.StartSec) << 12
+		rng := center(18, fmt.Sprintf("%x", start), false)
+		if size != 0 {
+			rng = fmt.Sprintf("%8x - %8x", start, start+size-1)
+		}
+		st := states[mb.State]
+		if hasNid {
+			fmt.Fprintf(w, " %-16x %s %s %s  %-7s %-12d\n", mb.Addr, center(12, mb.Name, false), rng, center(4, fmt.Sprint(mb.Nid), false), st, mb.StartSec)
+		} else {
+			fmt.Fprintf(w, " %-16x %s %s  %-7s %-12d\n", mb.Addr, center(10, mb.Name, false), rng, st, mb.StartSec)
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(w, "kmem: %v\n", err)
 	}
 	return nil
 }

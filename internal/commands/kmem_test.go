@@ -129,7 +129,7 @@ func TestKmemBadInput(t *testing.T) {
 		{[]string{"-p", "100000000"}, "100000000: physical address not found in mem map"},
 		{[]string{"-p", "ffffd52280006000"}, "ffffd52280006000: kernel virtual address not found in mem map"},
 		{[]string{"-p", "-P", "20000000"}, "20000000: physical address not found in mem map"},
-		{[]string{"-n"}, "-n: not supported by kdive"},
+		{[]string{"-c"}, "-c: not supported by kdive"},
 	} {
 		out, err := mmRun(t, env, "kmem", c.args...)
 		if err == nil || !strings.Contains(err.Error(), c.want) {

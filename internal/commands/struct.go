@@ -7,8 +7,8 @@ package commands
 import (
 	"errors"
 	"fmt"
-	"os"
 	"kdive/internal/program"
+	"os"
 	"strconv"
 	"strings"
 

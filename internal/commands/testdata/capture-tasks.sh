@@ -29,6 +29,9 @@ bt -v
 foreach RU task -R pid
 foreach RU set
 foreach RU net -s
+foreach RU task
+foreach RU files
+foreach RU bt -e
 set radix 16
 set hex
 set dec

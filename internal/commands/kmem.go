@@ -132,12 +132,15 @@ func runKmem(env *Env, args []string) error {
 	}
 	flags := map[byte]bool{}
 	var phys bool
+	var ignore []string
 	nflags := 0
 	for _, o := range opts {
 		switch o.c {
 		case 'P':
 			phys = true
 		case 'I':
+			// crash's -I: caches shown as [IGNORED] by -s/-S.
+			ignore = append(ignore, strings.Split(o.arg, ",")...)
 		default:
 			if !flags[o.c] {
 				nflags++
@@ -189,7 +192,7 @@ func runKmem(env *Env, args []string) error {
 		for _, a := range addrs {
 			names = append(names, fmt.Sprintf("%x", a))
 		}
-		return kmemSlab.Summary(env, flags['S'], names)
+		return kmemSlab.Summary(env, flags['S'], names, ignore)
 	}
 	if len(addrs) > 0 && (flags['z'] || flags['i'] || flags['V'] || flags['o'] || flags['h'] || flags['F'] || flags['n']) {
 		fmt.Fprintf(env.Out, "kmem: no address arguments allowed with this option\n")

@@ -6,8 +6,9 @@ package commands
 // either file can land first.
 var kmemSlab struct {
 	// Summary prints crash's `kmem -s [cache...]` (verbose=false) or
-	// `kmem -S [cache...]` (verbose=true) output; names empty means all.
-	Summary func(env *Env, verbose bool, names []string) error
+	// `kmem -S [cache...]` (verbose=true) output; names empty means all;
+	// the caches named in ignore (-I) are shown as [IGNORED].
+	Summary func(env *Env, verbose bool, names, ignore []string) error
 	// Addr prints the CACHE / SLAB / FREE-[ALLOCATED] lines of `kmem ADDR`
 	// when addr lies in a slab page, and reports found=true; found=false
 	// and no output otherwise. The caller prints the page block after it.

@@ -98,6 +98,16 @@ type slubOut struct {
 	w      io.Writer
 	r      *slub.Reader
 	failed bool
+	ignore map[string]bool // -I caches
+}
+
+// ignored prints crash's line for a cache named by -I and reports it.
+func (o *slubOut) ignored(c *slub.Cache) bool {
+	if !o.ignore[c.Name] {
+		return false
+	}
+	fmt.Fprintf(o.w, "%x %-43s  %s\n", c.Addr, "[IGNORED]", c.Name)
+	return true
 }
 
 func (o *slubOut) warn(err error) {
@@ -116,13 +126,16 @@ func (o *slubOut) result() error {
 // is hexadecimal is an address, as in crash: a kmem_cache's address
 // selects that cache; any other address shows its slab (all of its
 // objects with -S).
-func kmemSlabSummary(env *Env, verbose bool, names []string) error {
+func kmemSlabSummary(env *Env, verbose bool, names, ignore []string) error {
 	r, unlock, err := slubReader(env.Prog)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	o := &slubOut{env: env, w: env.Out, r: r}
+	o := &slubOut{env: env, w: env.Out, r: r, ignore: map[string]bool{}}
+	for _, n := range ignore {
+		o.ignore[n] = true
+	}
 	caches, lerr := r.Caches()
 	if len(caches) == 0 && lerr != nil {
 		return lerr
@@ -133,6 +146,9 @@ func kmemSlabSummary(env *Env, verbose bool, names []string) error {
 	if len(names) == 0 {
 		fmt.Fprint(o.w, kmemCacheHdr)
 		for i, c := range caches {
+			if o.ignored(c) {
+				continue // crash prints no header after an ignored cache
+			}
 			o.cacheLine(c)
 			if verbose {
 				o.cacheDetail(c)
@@ -185,6 +201,9 @@ func hexArg(s string) (uint64, bool) {
 
 func (o *slubOut) cacheWithHeader(c *slub.Cache, verbose bool) {
 	fmt.Fprint(o.w, kmemCacheHdr)
+	if o.ignored(c) {
+		return
+	}
 	o.cacheLine(c)
 	if verbose {
 		o.cacheDetail(c)

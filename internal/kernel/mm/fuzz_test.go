@@ -78,12 +78,18 @@ func FuzzMemory(f *testing.F) {
 		zones, _ := Zones(src, fakeEnums)
 		ReadMeminfo(src, fakeEnums, zones)
 		VmapAreas(src)
+		Nodes(src)
+		MemoryBlocks(src)
+		FreeAreas(src, zones)
+		Hstates(src)
 		if pg, err := NewPages(src, src); err == nil {
 			pg.MaxPFN %= 1 << 12
 			for pfn := uint64(0); pfn < 8; pfn++ {
 				pg.Valid(pfn)
 			}
 			pg.ReadRange(0, 70)
+			pg.Sections()
+			FreeBlockOf(src, src, pg, zones, 5)
 		}
 	})
 }

@@ -56,14 +56,19 @@ func init() {
               and name are shown).
 
 EXAMPLES
-    kdive> search -k 6b64697665726967
+  A value in one page, then in the vmalloc areas and module memory only:
+    kdive> search -s ffff8ef0925fe000 -l 4096 6b64697665726967
     ffff8ef0925fe3c0: 6b64697665726967
+    kdive> search -V 6b64697665726967
     ffffd5bc403e5000: 6b64697665726967
     ffffffffc0233010: 6b64697665726967
-    kdive> search -c "kdive-rig-state"
-    ffff8ef0925fe3c8: kdive-rig-state.........................@.}.......}.....
-    kdive> search -p -w 6b646976
-    fdb0514: 6b646976`,
+
+  A string in physical memory:
+    kdive> search -p -c kdive-rig-state
+    fdaf8cb: kdive-rig-state.&x->wait.item-%u.kdive_rig_wq.kdive_rig.
+    125fe3c8: kdive-rig-state.........................@.}.......}.....
+    1fe2a8cb: kdive-rig-state.&x->wait.item-%u.kdive_rig_wq.kdive_rig.
+    1fe5826b: kdive-rig-state.&x->wait.item-%u.kdive_rig_wq.kdive_rig.`,
 		Run: runSearch,
 	})
 }

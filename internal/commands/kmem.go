@@ -123,6 +123,20 @@ func runKmem(env *Env, args []string) error {
 	if p == nil {
 		return errors.New("no dump file")
 	}
+	// crash's -S=CPU-LIST (GNU optional argument): CPU sections of -S.
+	var slabCPUs string
+	args = append([]string(nil), args...)
+	for i, a := range args {
+		if strings.HasPrefix(a, "-S=") {
+			if slabCPUs != "" {
+				return errors.New("only one -S option allowed")
+			}
+			if slabCPUs = a[3:]; slabCPUs == "" {
+				return errors.New("CPU-specific slab data to be displayed must be written as expected only e.g. -S=1,45.")
+			}
+			args[i] = "-S"
+		}
+	}
 	opts, rest, err := getopt("kmem", args, "gI:sSrFfm:pvczCinl:L:PVoh")
 	if err != nil {
 		writeUsage(env, "kmem", kmemSynopsis)
@@ -190,7 +204,7 @@ func runKmem(env *Env, args []string) error {
 		for _, a := range addrs {
 			names = append(names, fmt.Sprintf("%x", a))
 		}
-		return kmemSlab.Summary(env, flags['S'], names, ignore)
+		return kmemSlab.Summary(env, flags['S'], names, SlabOptions{Ignore: ignore, CPUs: slabCPUs})
 	}
 	if len(addrs) > 0 && (flags['z'] || flags['i'] || flags['V'] || flags['o'] || flags['h'] || flags['F'] || flags['n']) {
 		fmt.Fprintf(env.Out, "kmem: no address arguments allowed with this option\n")

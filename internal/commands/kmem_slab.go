@@ -99,6 +99,7 @@ type slubOut struct {
 	r      *slub.Reader
 	failed bool
 	ignore map[string]bool // -I caches
+	cpus   map[int]bool    // -S=LIST: the CPUs shown (nil: all)
 }
 
 // ignored prints crash's line for a cache named by -I and reports it.
@@ -126,15 +127,25 @@ func (o *slubOut) result() error {
 // is hexadecimal is an address, as in crash: a kmem_cache's address
 // selects that cache; any other address shows its slab (all of its
 // objects with -S).
-func kmemSlabSummary(env *Env, verbose bool, names, ignore []string) error {
+func kmemSlabSummary(env *Env, verbose bool, names []string, opt SlabOptions) error {
 	r, unlock, err := slubReader(env.Prog)
 	if err != nil {
 		return err
 	}
 	defer unlock()
 	o := &slubOut{env: env, w: env.Out, r: r, ignore: map[string]bool{}}
-	for _, n := range ignore {
+	for _, n := range opt.Ignore {
 		o.ignore[n] = true
+	}
+	if opt.CPUs != "" {
+		cpus, err := crashCPUMask(opt.CPUs, r.NrCPUs())
+		if err != nil {
+			return err
+		}
+		o.cpus = map[int]bool{}
+		for _, c := range cpus {
+			o.cpus[c] = true
+		}
 	}
 	caches, lerr := r.Caches()
 	if len(caches) == 0 && lerr != nil {
@@ -228,6 +239,9 @@ func (o *slubOut) cacheDetail(c *slub.Cache) {
 	cpus := r.CPUs(c)
 	perCPU := map[int]int{}
 	for i := 0; i < r.NrCPUs(); i++ {
+		if o.cpus != nil && !o.cpus[i] {
+			continue
+		}
 		cs, err := r.CPU(c, i)
 		fmt.Fprintf(o.w, "CPU %d KMEM_CACHE_CPU:\n  %x\n", i, cs.Addr)
 		if err != nil {

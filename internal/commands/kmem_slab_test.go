@@ -37,7 +37,7 @@ func kmemSlabRun(t *testing.T, p *program.Program, line string) (out string, ful
 	var err error
 	switch {
 	case f[1] == "-s" || f[1] == "-S":
-		err = kmemSlab.Summary(env, f[1] == "-S", f[2:], nil)
+		err = kmemSlab.Summary(env, f[1] == "-S", f[2:], SlabOptions{})
 	default:
 		a, perr := strconv.ParseUint(f[1], 16, 64)
 		if perr != nil {

@@ -46,6 +46,8 @@ func init() {
         -n  the memory nodes and their zones, the memory sections and the
             memory blocks.
         -h  the huge page sizes (hstates): size, free and total pages.
+        -m member[,member]  with -p or alone: those struct page members of
+            each page (or of the page of each address) instead.
         -g  the kernel's page flags (enum pageflags); with a value, the
             flags set in it.
         -s  the slab caches (summary); -S every slab and object.
@@ -146,8 +148,15 @@ func runKmem(env *Env, args []string) error {
 	var phys bool
 	var ignore []string
 	nflags := 0
+	var memberList string
 	for _, o := range opts {
 		switch o.c {
+		case 'm':
+			memberList = o.arg
+			if !flags['p'] {
+				nflags++
+			}
+			flags['p'] = true
 		case 'P':
 			phys = true
 		case 'I':
@@ -169,7 +178,7 @@ func runKmem(env *Env, args []string) error {
 		writeUsage(env, "kmem", kmemSynopsis)
 		return ErrShown
 	}
-	for _, c := range []byte{'c', 'C', 'm', 'l', 'L', 'r'} {
+	for _, c := range []byte{'c', 'C', 'l', 'L', 'r'} {
 		if flags[c] {
 			return fmt.Errorf("-%c: not supported by kdive", c)
 		}
@@ -256,6 +265,8 @@ func runKmem(env *Env, args []string) error {
 			k.freeBlock(a, phys || a < kvBaseOf(p), false)
 		}
 		return nil
+	case flags['p'] && memberList != "":
+		return k.membersOf(memberList, addrs, phys)
 	case flags['p']:
 		if len(addrs) == 0 {
 			return k.allPages()

@@ -130,6 +130,7 @@ func TestKmemBadInput(t *testing.T) {
 		{[]string{"-p", "ffffd52280006000"}, "ffffd52280006000: kernel virtual address not found in mem map"},
 		{[]string{"-p", "-P", "20000000"}, "20000000: physical address not found in mem map"},
 		{[]string{"-c"}, "-c: not supported by kdive"},
+		{[]string{"-m", "nosuch", "1000"}, "invalid page struct member: nosuch"},
 	} {
 		out, err := mmRun(t, env, "kmem", c.args...)
 		if err == nil || !strings.Contains(err.Error(), c.want) {

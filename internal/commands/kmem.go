@@ -178,9 +178,28 @@ func runKmem(env *Env, args []string) error {
 		writeUsage(env, "kmem", kmemSynopsis)
 		return ErrShown
 	}
-	for _, c := range []byte{'c', 'C', 'l', 'L', 'r'} {
+	// Options of older kernels: crash's words when this kernel lacks what
+	// they read (page_hash_table, the global LRU lists, slab_root_caches).
+	for _, c := range []byte{'c', 'C', 'r'} {
 		if flags[c] {
+			sym := map[byte]string{'c': "page_hash_table", 'C': "page_hash_table", 'r': "slab_root_caches"}[c]
+			if _, err := p.Symbol(sym); err != nil {
+				return fmt.Errorf("-%c option not supported or applicable on this architecture or kernel", c)
+			}
 			return fmt.Errorf("-%c: not supported by kdive", c)
+		}
+	}
+	for _, o := range opts {
+		if o.c == 'l' || o.c == 'L' {
+			list := map[string]string{"a": "active_list", "i": "inactive_list", "ic": "inactive_clean_list", "id": "inactive_dirty_list"}[o.arg]
+			if list == "" {
+				writeUsage(env, "kmem", kmemSynopsis)
+				return ErrShown
+			}
+			if _, err := p.Symbol(list); err != nil {
+				return fmt.Errorf("%s does not exist in this kernel", list)
+			}
+			return fmt.Errorf("-%c: not supported by kdive", o.c)
 		}
 	}
 	var addrs []uint64

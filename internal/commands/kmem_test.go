@@ -129,7 +129,8 @@ func TestKmemBadInput(t *testing.T) {
 		{[]string{"-p", "100000000"}, "100000000: physical address not found in mem map"},
 		{[]string{"-p", "ffffd52280006000"}, "ffffd52280006000: kernel virtual address not found in mem map"},
 		{[]string{"-p", "-P", "20000000"}, "20000000: physical address not found in mem map"},
-		{[]string{"-c"}, "-c: not supported by kdive"},
+		{[]string{"-c"}, "-c option not supported or applicable on this architecture or kernel"},
+		{[]string{"-l", "a"}, "active_list does not exist in this kernel"},
 		{[]string{"-m", "nosuch", "1000"}, "invalid page struct member: nosuch"},
 	} {
 		out, err := mmRun(t, env, "kmem", c.args...)

@@ -50,14 +50,30 @@ func init() {
             each page (or of the page of each address) instead.
         -g  the kernel's page flags (enum pageflags); with a value, the
             flags set in it.
-        -s  the slab caches (summary); -S every slab and object.
+        -s  the slab caches, a line each: CACHE, OBJSIZE, ALLOCATED, TOTAL,
+            SLABS, SSIZE, NAME (counted as the kernel's slabinfo counts
+            them); "kmem -s list": each cache's address and name.
+        -S  the same, and per cache each CPU's slab and partial slabs with
+            every object (FREE bare, [ALLOCATED] bracketed, "(cpu N
+            cache)" on a CPU's lockless freelist), each node's partial
+            slabs (and full slabs when the cache tracks them).
+  -S=cpus   only those CPUs' sections (e.g. -S=0,2-3).
+  -I slab[,slab]  with -s/-S: those caches shown as [IGNORED].
+      slab  with -s/-S: the cache of that name, or a cache's address.
         -P  the address arguments are physical.
    address  with -p: the struct page of a physical or kernel virtual
             address, or the struct page at that address; with -v: the area
             holding it; with -s/-S: the slab object; alone: everything kdive
             knows of it, as crash prints it: the symbol, the task whose
             stack or task_struct holds it, its vmalloc area, its slab cache
-            and object, and its struct page.
+            and object, and its struct page. A slab object's state comes
+            from its slab's freelist and its CPU's lockless freelist
+            (hardened pointers decoded); a freelist that cannot be followed
+            is named ("freelist of slab X is corrupt at Y: ...") instead of
+            a verdict. With slub_debug=U the object's owner tracks follow
+            ("Allocated in ...", "Freed in ..." with their stacks). Objects
+            of red-zoned caches are shown at the object's address (crash's
+            "set redzone off").
 
   An address outside the memory map, or whose struct page is excluded
   from the dump, is said so; kdive never prints a page it could not read.

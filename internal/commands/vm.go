@@ -6,6 +6,7 @@ package commands
 // 8.0.2 fails there: "invalid structure member offset: mm_struct_mmap").
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -396,26 +397,60 @@ func vmRef(env *Env, t tasks.Task, m tasks.Mem, as *mm.AddressSpace, o *vmOpts, 
 	if as == nil {
 		return nil
 	}
+	// crash prints the header of a matching task without the blank line
+	// that separates the tasks of a plain vm (print_task_header(fp, tc, 0)).
 	if isNum && (num == as.Mm || num == as.PGD) {
-		taskHeader(w, t, subsequent)
+		taskHeader(w, t, false)
 		vmHeaderLine(w, as.Mm, as.PGD, m.RSS, as.TotalVM)
 		fmt.Fprintln(w)
 		return nil
 	}
-	header := false
-	for i := range as.VMAs {
-		v := &as.VMAs[i]
-		hit := (isNum && (num == v.Addr || num == v.Flags)) || vmPathMatch(v.Path, o.ref)
-		if !hit {
-			continue
-		}
+	// crash's handle_each_vm_area and vm_area_page_dump in reference
+	// mode: the VMA table header again only before the first VMA and after
+	// a page listing; a number also matches the virtual or physical
+	// address of each page.
+	header, vmaShown, pageShown := false, false, false
+	var lastVMA uint64
+	ensureHeader := func() {
 		if !header {
-			taskHeader(w, t, subsequent)
+			taskHeader(w, t, false)
 			vmHeaderLine(w, as.Mm, as.PGD, m.RSS, as.TotalVM)
 			header = true
 		}
-		fmt.Fprint(w, vmaHeader)
-		vmaLine(w, v)
+	}
+	var walker *amd64.Walker
+	for i := range as.VMAs {
+		v := &as.VMAs[i]
+		if (isNum && (num == v.Addr || num == v.Flags)) || vmPathMatch(v.Path, o.ref) {
+			ensureHeader()
+			if !vmaShown || pageShown {
+				fmt.Fprint(w, vmaHeader)
+			}
+			vmaShown, pageShown, lastVMA = true, false, v.Addr
+			vmaLine(w, v)
+		}
+		if !isNum {
+			continue
+		}
+		if walker == nil {
+			walker = userWalker(env.Prog, as.PGD)
+		}
+		var lines bytes.Buffer
+		vmPages(env, &lines, walker, v, func(line string, va, pa uint64) bool {
+			return va == num || (pa == num && !strings.Contains(line, "  SWAP: ") && !strings.Contains(line, "  FILE: ") && !strings.HasSuffix(line, "(not mapped)\n"))
+		})
+		if lines.Len() == 0 {
+			continue
+		}
+		ensureHeader()
+		if !vmaShown || lastVMA != v.Addr {
+			fmt.Fprint(w, vmaHeader)
+			vmaLine(w, v)
+			vmaShown, lastVMA = true, v.Addr
+		}
+		fmt.Fprintf(w, "%-10s  %-8s\n", "VIRTUAL", "PHYSICAL")
+		w.Write(lines.Bytes())
+		pageShown = true
 	}
 	if header {
 		fmt.Fprintln(w)

@@ -70,8 +70,8 @@ func TestVmHolder(t *testing.T) {
 			t.Errorf("vm 99999: %v", err)
 		}
 		out, _ = mmRun(t, env, "vm", "-R", "busybox", pid)
-		if n := strings.Count(out, "/bin/busybox"); n != 5 {
-			t.Errorf("vm -R busybox: %d VMAs\n%s", n, out)
+		if n := strings.Count(out, "/bin/busybox"); n != 5 || strings.Count(out, "      VMA ") != 1 || !strings.HasSuffix(out, "busybox\n\n") {
+			t.Errorf("vm -R busybox: %d VMAs under one header\n%s", n, out)
 		}
 		out, _ = mmRun(t, env, "vm", "-f", "8000075")
 		if out != "8000075: (READ|EXEC|MAYREAD|MAYWRITE|MAYEXEC|CAN_NONLINEAR)\n" {
@@ -242,5 +242,26 @@ func TestVmSingleAndForce(t *testing.T) {
 	out, _ = mmRun(t, env, "vm", "-M", fmt.Sprintf("%x", h.Mm), "2")
 	if !strings.Contains(out, "       0                 0            0k       0k   \n") || strings.Count(out, "/bin/busybox") != 5 {
 		t.Errorf("vm -M:\n%s", out)
+	}
+}
+
+// vm -R with a number also matches the pages: the physical page of the
+// holder's first text page names that page (and only it) under its VMA;
+// the page's virtual address does the same.
+func TestVmRefPage(t *testing.T) {
+	p := openProg(t, "", testcorpus.File(t, "oops-proc", testcorpus.KdumpLZO))
+	env := &Env{Prog: p}
+	pid := testcorpus.Truth(t, "oops-proc")["holder_pid"][0]
+	v, _ := mmRun(t, env, "vtop", "-c", pid, "-u", "400000")
+	pa := strings.Fields(strings.Split(v, "\n")[1])[1]
+	for _, ref := range []string{pa, "400000"} {
+		out, err := mmRun(t, env, "vm", "-R", ref, pid)
+		lines := strings.Split(out, "\n")
+		if err != nil || len(lines) != 9 || lines[5] != "VIRTUAL     PHYSICAL" || strings.Fields(lines[6])[0] != "400000" || strings.Fields(lines[6])[1] != pa || lines[7] != "" {
+			t.Errorf("vm -R %s: %v\n%s", ref, err, out)
+		}
+	}
+	if out, _ := mmRun(t, env, "vm", "-R", "12345678", pid); out != "" {
+		t.Errorf("vm -R of nothing: %q", out)
 	}
 }

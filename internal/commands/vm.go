@@ -182,47 +182,6 @@ func runVm(env *Env, args []string) error {
 	return failed
 }
 
-// VmOf prints `vm` of one task (for foreach): the header after a blank
-// line when subsequent.
-func VmOf(env *Env, t tasks.Task, args []string, subsequent bool) error {
-	var o vmOpts
-	opts, _, err := getopt("vm", args, "pmvR:xdP:M:")
-	if err != nil {
-		return err
-	}
-	for _, op := range opts {
-		switch op.c {
-		case 'P':
-			v, err := parseCrashHex(op.arg)
-			if err != nil {
-				return fmt.Errorf("invalid vm_area_struct address: %s", op.arg)
-			}
-			o.single, o.hasSingle = v, true
-		case 'M':
-			v, err := parseCrashHex(op.arg)
-			if err != nil {
-				return fmt.Errorf("invalid mm_struct address: %s", op.arg)
-			}
-			o.forceMM = v
-		case 'p':
-			o.phys = true
-		case 'm':
-			o.mmStruct = true
-		case 'v':
-			o.vmas = true
-		case 'R':
-			o.ref, o.hasRef = op.arg, true
-		case 'x', 'd':
-			o.radix = "-" + string(op.c)
-		}
-	}
-	var m tasks.Mem
-	if ms, err := tasks.MemUsage(env.Prog, []tasks.Task{t}); err == nil && len(ms) == 1 {
-		m = ms[0]
-	}
-	return vmOf(env, t, m, &o, subsequent)
-}
-
 // vmHeaderLine is crash's PRINT_VM_DATA.
 func vmHeaderLine(w io.Writer, mmAddr, pgd, rssPages, totalPages uint64) {
 	fmt.Fprintf(w, "%s  %s  %s  %s\n", center(16, "MM", false), center(16, "PGD", false), center(6, "RSS", false), center(8, "TOTAL_VM", false))

@@ -18,7 +18,7 @@ import (
 	"kdive/internal/program"
 )
 
-const btSynopsis = "[-a|-c cpu(s)|-p|-g] [-f] [-l] [-s [-x|-d]] [-t|-T] [-e|-E|-r|-v] [-o] [-R ref] [-I ip] [-S sp] [pid | task]"
+const btSynopsis = "[-a|-c cpu(s)|-p|-g] [-f|-F[F]] [-l] [-s [-x|-d]] [-t|-T] [-e|-E|-r|-v] [-o] [-R ref] [-I ip] [-S sp] [pid | task]"
 
 func init() {
 	Register(&Command{
@@ -61,6 +61,12 @@ func init() {
             instruction and sp its stack pointer).
      -I ip  start the walk at instruction ip (needs -S).
         -f  the stack words of each frame.
+        -F  as -f, but a word that is a kernel symbol's address is shown as
+            the symbol (name+offset), and a word pointing into a slab
+            object as the slab cache's name in brackets ("[kmalloc-1k]"),
+            as rd -S shows them.
+       -FF  as -F, with the address before the cache's name
+            ("[ffff8f3fc12f9800:kmalloc-2k]").
         -l  the source file and line under each frame (and after an
             exception frame's registers), from the vmlinux's DWARF.
         -s  symbol+offset for each frame (decimal; -sx: hexadecimal).
@@ -110,10 +116,14 @@ type btOptions struct {
 	eframesAll       bool // -E: search every CPU's IRQ and exception stacks
 	raw              bool // -r: the raw stack words
 	overflow         bool // -v: check every task for a stack overflow
+	// fullSym is -F (1) or -FF (2): -f with symbols and slab caches.
+	fullSym int
+	// cacheOf names the slab cache of an address for -F, as rd -S.
+	cacheOf func(addr uint64) string
 }
 
 func runBt(env *Env, args []string) error {
-	opts, rest, err := getopt("bt", args, "ac:flsxdtTpR:gI:S:eEorv")
+	opts, rest, err := getopt("bt", args, "ac:fFlsxdtTpR:gI:S:eEorv")
 	if err != nil {
 		writeUsage(env, "bt", btSynopsis)
 		return err
@@ -131,6 +141,12 @@ func runBt(env *Env, args []string) error {
 			o.cpus, o.hasCPUs = append(o.cpus, cpus...), true
 		case 'f':
 			o.frames = true
+		case 'F':
+			// crash's BT_FULL_SYM_SLAB, then BT_FULL_SYM_SLAB2.
+			o.frames = true
+			if o.fullSym < 2 {
+				o.fullSym++
+			}
 		case 'l':
 			o.lines = true
 		case 's':
@@ -173,6 +189,12 @@ func runBt(env *Env, args []string) error {
 		}
 	}
 	p := env.Prog
+	o.cacheOf = func(a uint64) string {
+		if kmemSlab.CacheOf == nil || env.Prog == nil {
+			return ""
+		}
+		return kmemSlab.CacheOf(env, a)
+	}
 	k, err := stack.For(p)
 	if err != nil {
 		return err
@@ -428,7 +450,7 @@ func btTask(w io.Writer, p *program.Program, k *stack.Kernel, t tasks.Task, o *b
 				btFrame(w, p, n, f.SP, f, o)
 				n++
 			} else if o.frames && i > 0 && i+1 < len(fr) {
-				btWords(w, p, fr[i-1].Addr+8, fr[i+1].Addr+8)
+				btWords(w, p, fr[i-1].Addr+8, fr[i+1].Addr+8, o)
 			}
 			continue
 		}
@@ -438,7 +460,7 @@ func btTask(w io.Writer, p *program.Program, k *stack.Kernel, t tasks.Task, o *b
 		btFrame(w, p, n, frameAddr(i), f, o)
 		n++
 		if o.frames && i+1 < len(fr) && fr[i+1].Regs == nil && fr[i+1].Addr > frameAddr(i) {
-			btWords(w, p, frameAddr(i)+8, fr[i+1].Addr+8)
+			btWords(w, p, frameAddr(i)+8, fr[i+1].Addr+8, o)
 		}
 	}
 	if bt.User != nil {
@@ -534,8 +556,10 @@ func btRegs(w io.Writer, p *program.Program, f stack.Frame, kernel bool) {
 	fmt.Fprintf(w, "    ORIG_RAX: %016x  CS: %04x  SS: %04x\n", R[amd64.OrigRAX], R[amd64.CS], R[amd64.SS])
 }
 
-// btWords prints the stack words in [from, to), two a line, as bt -f.
-func btWords(w io.Writer, p *program.Program, from, to uint64) {
+// btWords prints the stack words in [from, to), two a line, as bt -f
+// (crash's x86_64_display_full_frame); with -F each word as
+// format_stack_entry shows it.
+func btWords(w io.Writer, p *program.Program, from, to uint64, o *btOptions) {
 	if to <= from || to-from > 64<<10 {
 		return
 	}
@@ -544,13 +568,50 @@ func btWords(w io.Writer, p *program.Program, from, to uint64) {
 		fmt.Fprintf(w, "    %x: (cannot read: %v)\n", from, err)
 		return
 	}
+	var vw *ksymView
+	if o != nil && o.fullSym > 0 {
+		vw = viewOf(p)
+	}
 	for off := 0; off < len(buf); off += 16 {
 		fmt.Fprintf(w, "    %x: ", from+uint64(off))
 		for j := off; j < off+16 && j+8 <= len(buf); j += 8 {
-			fmt.Fprintf(w, "%016x ", binary.LittleEndian.Uint64(buf[j:]))
+			v := binary.LittleEndian.Uint64(buf[j:])
+			if vw != nil {
+				if s := btFullWord(p, vw, v, o); s != "" {
+					fmt.Fprintf(w, "%-16s ", s)
+					continue
+				}
+			}
+			fmt.Fprintf(w, "%016x ", v)
 		}
 		fmt.Fprintln(w)
 	}
+}
+
+// btFullWord is crash's format_stack_entry under bt -F: for a readable
+// address, the symbol containing it (value_to_symstr, as rd -s) or the
+// slab cache of the object it points into (as rd -S); "" for neither.
+func btFullWord(p *program.Program, vw *ksymView, v uint64, o *btOptions) string {
+	var b [1]byte
+	if _, err := p.ReadAt(b[:], v); err != nil {
+		return "" // crash: accessible(value)
+	}
+	if vw.inRange(v) {
+		if s := vw.symbolString(v); s != "" {
+			return s
+		}
+	}
+	if o.cacheOf == nil {
+		return ""
+	}
+	name := o.cacheOf(v)
+	switch {
+	case name == "":
+		return ""
+	case o.fullSym > 1:
+		return fmt.Sprintf("[%x:%s]", v, name)
+	}
+	return "[" + name + "]"
 }
 
 // btText is bt -t / -T: every word on the stack that is a kernel text

@@ -44,14 +44,14 @@ func init() {
   With no selector, every task.
 
   command  one or more of:
-              bt  (flags: -r -t -T -l -e -R -f -s -x -d -o)
+              bt  (flags: -r -t -T -l -e -R -f -F -FF -s -x -d -o)
             task  (flags: -R -d -x)
            files  (flags: -c -R)
              net  (flags: -s -S -R -d -x; -s when neither is given)
              set  the context block of each task
               ps  (flags: -G -s -p -c -t -l -a -g -r -y), one table
               vm  when kdive has vm (flags: -p -v -m -R -d -x)
-             sig  when kdive has sig (flag: -g)
+             sig  (flag: -g: each thread group once)
             vtop  when kdive has vtop -c (flags: -c -u -k), with addresses
      flag  passed to the command(s).
  argument  passed to the command(s) (vtop's addresses).
@@ -315,6 +315,10 @@ func (s *foreachSel) run(env *Env, p *program.Program, sel, all []tasks.Task, ru
 		}
 		return Lookup("ps").Run(env, args)
 	}
+	// sig -g shows each thread group once, with no task header of its
+	// own and a blank line after it (crash: hq_enter, print_header FALSE).
+	sigGroups := hasOpt(s.opts, 'g')
+	sigDone := map[int32]bool{}
 	printed := 0
 	for _, t := range sel {
 		var buf bytes.Buffer
@@ -329,6 +333,20 @@ func (s *foreachSel) run(env *Env, p *program.Program, sel, all []tasks.Task, ru
 				err = showContext(&out, p, t, all, run)
 			case "ps":
 				err = Lookup("ps").Run(sub, append(s.argsFor("ps"), fmt.Sprintf("%x", t.Addr)))
+			case "sig":
+				if sigGroups {
+					if sigDone[t.TGID] {
+						continue
+					}
+					sigDone[t.TGID] = true
+				}
+				err = Lookup(k).Run(sub, append(append(s.argsFor(k), s.cmdArgs...), fmt.Sprintf("%x", t.Addr)))
+				if !sigGroups {
+					// crash's do_sig under foreach: no blank line after.
+					if b := out.Bytes(); bytes.HasSuffix(b, []byte("\n\n")) {
+						out.Truncate(len(b) - 1)
+					}
+				}
 			default:
 				args := append(s.argsFor(k), s.cmdArgs...)
 				if k == "vtop" {
@@ -353,7 +371,8 @@ func (s *foreachSel) run(env *Env, p *program.Program, sel, all []tasks.Task, ru
 		if buf.Len() == 0 {
 			continue
 		}
-		if printed > 0 && !(len(s.keywords) == 1 && s.keywords[0] == "task" && s.reference) {
+		if printed > 0 && !(len(s.keywords) == 1 && s.keywords[0] == "task" && s.reference) &&
+			!(len(s.keywords) == 1 && s.keywords[0] == "sig" && sigGroups) {
 			fmt.Fprintln(env.Out)
 		}
 		printed++

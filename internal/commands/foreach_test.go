@@ -52,6 +52,15 @@ func TestForeachCorpus(t *testing.T) {
 						t.Errorf("foreach block:\n%s\nbt %s:\n%s", b, a, want)
 					}
 				}
+				// foreach sig: every task once, each block sig of that
+				// task (crash: no blank line of sig's own after it).
+				sig := runCmd(t, p, "foreach", "sig")
+				sblocks := strings.Split(strings.TrimSuffix(sig, "\n"), "\n\n")
+				if len(sblocks) != len(tl.Tasks) || !strings.Contains(sig, "SHARED_PENDING\n") {
+					t.Errorf("foreach sig: %d blocks for %d tasks", len(sblocks), len(tl.Tasks))
+				} else if b := sblocks[len(sblocks)-1]; runCmd(t, p, "sig", taskHdr.FindStringSubmatch(b)[2]) != b+"\n\n" {
+					t.Errorf("foreach sig block:\n%s", b)
+				}
 				files := runCmd(t, p, "foreach", "files")
 				hb := runCmd(t, p, "files", holder)
 				if !strings.Contains(files, strings.TrimSuffix(hb, "\n")) {

@@ -50,12 +50,9 @@ func (s slubSource) Bitfield(typ, member string) (uint64, uint64, bool) {
 	return 0, 0, false
 }
 
-// slubReaders holds one slub reader per open program (the dump does not
-// change, so the cache list is read once).
-var slubReaders struct {
-	sync.Mutex
-	m map[*program.Program]*slubEntry
-}
+// slubKey keys the program's slub reader in its memo (the dump does not
+// change, so the cache list is read once per program).
+type slubKey struct{}
 
 type slubEntry struct {
 	sync.Mutex
@@ -68,22 +65,16 @@ func slubReader(p *program.Program) (r *slub.Reader, unlock func(), err error) {
 	if p == nil {
 		return nil, nil, errors.New("no dump is open")
 	}
-	slubReaders.Lock()
-	if slubReaders.m == nil {
-		slubReaders.m = map[*program.Program]*slubEntry{}
-	}
-	e := slubReaders.m[p]
-	if e == nil {
-		e = &slubEntry{}
+	e := p.Memo(slubKey{}, func() any {
+		e := &slubEntry{}
 		// crash's kt->cpus: CPUs 0 .. the highest possible one.
 		n := 1
 		if cpus := tasks.PossibleCPUs(p); len(cpus) > 0 {
 			n = cpus[len(cpus)-1] + 1
 		}
 		e.r, e.err = slub.New(slubSource{p}, n)
-		slubReaders.m[p] = e
-	}
-	slubReaders.Unlock()
+		return e
+	}).(*slubEntry)
 	if e.err != nil {
 		return nil, nil, e.err
 	}

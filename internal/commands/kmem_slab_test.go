@@ -258,14 +258,9 @@ func TestKmemCorruptFreelist(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	slubReaders.Lock()
-	slubReaders.m[p] = &slubEntry{r: r2}
-	slubReaders.Unlock()
-	defer func() {
-		slubReaders.Lock()
-		delete(slubReaders.m, p)
-		slubReaders.Unlock()
-	}()
+	saved := p.Memo(slubKey{}, func() any { return nil })
+	p.SetMemo(slubKey{}, &slubEntry{r: r2})
+	defer p.SetMemo(slubKey{}, saved)
 	out, _ := kmemSlabRun(t, p, fmt.Sprintf("kmem %x", cs.Freelist))
 	want := fmt.Sprintf("freelist of slab %x is corrupt at %x: pointer %x is outside", cs.Slab, at, bad)
 	if !strings.Contains(out, want) || strings.Contains(out, "FREE / [ALLOCATED]") {
@@ -305,14 +300,9 @@ func TestKmemSlabWithoutCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	slubReaders.Lock()
-	slubReaders.m[p] = &slubEntry{r: r2}
-	slubReaders.Unlock()
-	defer func() {
-		slubReaders.Lock()
-		delete(slubReaders.m, p)
-		slubReaders.Unlock()
-	}()
+	saved := p.Memo(slubKey{}, func() any { return nil })
+	p.SetMemo(slubKey{}, &slubEntry{r: r2})
+	defer p.SetMemo(slubKey{}, saved)
 	out, _ := kmemSlabRun(t, p, fmt.Sprintf("kmem %x", item0))
 	want := fmt.Sprintf("kmem: %x: slab %x points to no slab cache (slab_cache %x)\n", item0, slab, uint64(bogus))
 	if !strings.Contains(out, want) || strings.Contains(out, "FREE / [ALLOCATED]") {

@@ -218,6 +218,7 @@ func (p *Program) Close() error {
 	if p == nil || p.Dump == nil {
 		return nil
 	}
+	p.dropMemo()
 	if p.impl != nil && p.impl.vml != nil {
 		p.impl.vml.Close()
 	}

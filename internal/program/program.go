@@ -20,6 +20,7 @@ type Program struct {
 
 	impl *state // filled by Open
 	ctx  sessionContext
+	memo memoStore // per-dump caches of the helpers (Memo)
 }
 
 // FaultError is a virtual address that cannot be read.

@@ -8,7 +8,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 
 	"kdive/internal/arch/amd64"
 	"kdive/internal/kernel/tasks"
@@ -54,24 +53,21 @@ type Kernel struct {
 	retFromFork uint64
 }
 
-var (
-	cacheMu sync.Mutex
-	cache   = map[*program.Program]*Kernel{}
-)
+// kernelKey keys the unwinding context in the Program's memo.
+type kernelKey struct{}
+
+type kernelMemo struct {
+	k   *Kernel
+	err error
+}
 
 // For returns the (cached) unwinding context of p.
 func For(p *program.Program) (*Kernel, error) {
-	cacheMu.Lock()
-	defer cacheMu.Unlock()
-	if k, ok := cache[p]; ok {
-		return k, nil
-	}
-	k, err := newKernel(p)
-	if err != nil {
-		return nil, err
-	}
-	cache[p] = k
-	return k, nil
+	m := p.Memo(kernelKey{}, func() any {
+		k, err := newKernel(p)
+		return &kernelMemo{k, err}
+	}).(*kernelMemo)
+	return m.k, m.err
 }
 
 func newKernel(p *program.Program) (*Kernel, error) {

@@ -138,29 +138,54 @@ func (e *progEnv) printOpts(radix int) expr.PrintOpts {
 	return expr.PrintOpts{Radix: radix, Symbolize: e.symbolize}
 }
 
-// history is gdb's value history ($1, $2, ...) per program.
-var history struct {
+// valueHistory is gdb's value history ($1, $2, ...) of one program. A
+// *program.Program keeps it in its memo (so it goes with the program);
+// targets without a memo (tests' fakes) share fakeHistories.
+type valueHistory struct {
 	sync.Mutex
-	vals map[typeTarget][]*expr.Value
+	vals []*expr.Value
+}
+
+type historyKey struct{}
+
+var fakeHistories struct {
+	sync.Mutex
+	m map[typeTarget]*valueHistory
+}
+
+func historyOf(p typeTarget) *valueHistory {
+	if m, ok := p.(interface{ Memo(any, func() any) any }); ok {
+		return m.Memo(historyKey{}, func() any { return &valueHistory{} }).(*valueHistory)
+	}
+	fakeHistories.Lock()
+	defer fakeHistories.Unlock()
+	if fakeHistories.m == nil {
+		fakeHistories.m = map[typeTarget]*valueHistory{}
+	}
+	h := fakeHistories.m[p]
+	if h == nil {
+		h = &valueHistory{}
+		fakeHistories.m[p] = h
+	}
+	return h
 }
 
 // recordHistory appends v to p's value history and returns its number.
 func recordHistory(p typeTarget, v *expr.Value) int {
-	history.Lock()
-	defer history.Unlock()
-	if history.vals == nil {
-		history.vals = map[typeTarget][]*expr.Value{}
-	}
-	history.vals[p] = append(history.vals[p], v)
-	return len(history.vals[p])
+	h := historyOf(p)
+	h.Lock()
+	defer h.Unlock()
+	h.vals = append(h.vals, v)
+	return len(h.vals)
 }
 
 // History implements expr.HistoryEnv: $N, $ (the last value), $$ (the
 // one before) and $$N (N back from the last).
 func (e *progEnv) History(name string) (*expr.Value, bool) {
-	history.Lock()
-	vals := history.vals[e.prog]
-	history.Unlock()
+	h := historyOf(e.prog)
+	h.Lock()
+	vals := h.vals
+	h.Unlock()
 	n := len(vals)
 	var i int
 	switch {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"runtime"
 	"sync"
 
 	"github.com/cilium/ebpf/btf"
@@ -14,9 +13,7 @@ import (
 	"kdive/internal/types"
 )
 
-// typeRegs holds each program's type registry (one per *state, built on
-// first use from the BTF the program loads).
-var typeRegs sync.Map // *state → *typeReg
+type typeRegKey struct{}
 
 type typeReg struct {
 	once sync.Once
@@ -38,13 +35,9 @@ func (p *Program) Types() *types.Registry {
 func (p *Program) TypesErr() error { return p.typeReg().err }
 
 func (p *Program) typeReg() *typeReg {
-	v, loaded := typeRegs.LoadOrStore(p.impl, &typeReg{})
-	r := v.(*typeReg)
-	if !loaded {
-		// Forget the registry with the program. (The DWARF stays mapped:
-		// a caller may still hold the registry.)
-		runtime.AddCleanup(p, func(k *state) { typeRegs.Delete(k) }, p.impl)
-	}
+	// The registry is built on first use from the BTF the program loads
+	// and kept in the program's memo, so it goes with the program.
+	r := p.Memo(typeRegKey{}, func() any { return &typeReg{} }).(*typeReg)
 	r.once.Do(func() {
 		r.reg = types.NewRegistry()
 		if p.impl == nil { // a Program not made by Open (tests' fakes)

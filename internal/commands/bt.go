@@ -367,28 +367,12 @@ func parseCPUList(s string) ([]int, error) {
 	return out, nil
 }
 
-// findTasks resolves a bt argument as crash does: a decimal PID, else a
-// task_struct address in hexadecimal.
-func findTasks(all []tasks.Task, byAddr map[uint64]tasks.Task, a string) ([]tasks.Task, error) {
-	if isCrashDecimal(a) {
-		if pid, err := strconv.ParseInt(a, 10, 32); err == nil {
-			var out []tasks.Task
-			for _, t := range all {
-				if int64(t.PID) == pid {
-					out = append(out, t)
-				}
-			}
-			if len(out) > 0 {
-				return out, nil
-			}
-		}
-	}
-	if isCrashHex(a) {
-		if v, err := parseCrashHex(a); err == nil {
-			if t, ok := byAddr[v]; ok {
-				return []tasks.Task{t}, nil
-			}
-		}
+// findTasks resolves a task argument as crash does (taskArg: a decimal
+// PID, else a task_struct address in hexadecimal), or says it is invalid.
+// byAddr is unused: kept so that callers need not change.
+func findTasks(all []tasks.Task, _ map[uint64]tasks.Task, a string) ([]tasks.Task, error) {
+	if ts, ok := taskArg(all, a); ok {
+		return ts, nil
 	}
 	return nil, fmt.Errorf("invalid task or pid value: %s", a)
 }

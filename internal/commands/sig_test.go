@@ -91,3 +91,23 @@ func TestSignalNames(t *testing.T) {
 		}
 	}
 }
+
+// A queue is printed as crash's sigqueue_list lines; a walk error after
+// the entries; the flags decoded in crash's order.
+func TestSigPendingFormat(t *testing.T) {
+	var b bytes.Buffer
+	sigPending(&b, signal.Pending{Signal: 0x4200, Queue: []signal.Queued{{Signo: 10, Info: 0xffff888001000018}, {Signo: 15, Info: 0xffff888001000118}}}, "  ")
+	want := "    SIGNAL: 0000000000004200\n" +
+		"    SIGQUEUE:  SIG      SIGINFO     \n" +
+		"              10  ffff888001000018\n" +
+		"              15  ffff888001000118\n"
+	if b.String() != want {
+		t.Errorf("got\n%q\nwant\n%q", b.String(), want)
+	}
+	if got := saFlags(0x1c000004); got != "(SA_RESTORER|SA_SIGINFO|SA_ONSTACK|SA_RESTART)" {
+		t.Errorf("saFlags: %s", got)
+	}
+	if got := saFlags(0x20); got != "" {
+		t.Errorf("saFlags(0x20): %s", got)
+	}
+}

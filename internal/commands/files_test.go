@@ -145,25 +145,7 @@ func readSharedTruth(t *testing.T, dir string) map[string][]string {
 // corpus's sysrq dump, recorded with the corpus whose rig-hash the golden
 // transcript names; skipped for another corpus.
 func TestNetFilesCrashCorpus(t *testing.T) {
-	dir := testcorpus.Dir(t)
-	b, err := os.ReadFile(filepath.Join("testdata", "crash-net-files-sysrq.txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	head, rest, _ := strings.Cut(string(b), "\n")
-	hash, err := os.ReadFile(filepath.Join(dir, "rig-hash"))
-	if err != nil || !strings.Contains(head, "(rig-hash "+strings.TrimSpace(string(hash))+")") {
-		t.Skipf("corpus rig-hash %q is not the golden file's: %s", hash, head)
-	}
-	type step struct{ cmd, out string }
-	var steps []step
-	for _, blk := range strings.Split(rest, "crash> ")[1:] {
-		cmd, out, _ := strings.Cut(blk, "\n")
-		steps = append(steps, step{cmd, out})
-	}
-	if len(steps) < 9 {
-		t.Fatalf("%d commands in the transcript", len(steps))
-	}
+	steps := crashTranscript(t, "crash-net-files-sysrq.txt", 9)
 	for _, v := range []string{testcorpus.Vmlinux(t), ""} {
 		p, err := program.Open(v, testcorpus.File(t, "sysrq", testcorpus.KdumpELF), program.OpenOptions{})
 		if err != nil {

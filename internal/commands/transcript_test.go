@@ -1,0 +1,40 @@
+package commands
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"kdive/internal/testcorpus"
+)
+
+// transcriptStep is one command of a recorded crash session and its output.
+type transcriptStep struct{ cmd, out string }
+
+// crashTranscript reads testdata/NAME, a crash session recorded on the
+// corpus whose rig-hash its first line names ("... (rig-hash H)"), and
+// splits it at each "crash> " prompt. It skips the test on another corpus
+// and fails it when fewer than min commands are found.
+func crashTranscript(t *testing.T, name string, min int) []transcriptStep {
+	t.Helper()
+	dir := testcorpus.Dir(t)
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, rest, _ := strings.Cut(string(b), "\n")
+	hash, err := os.ReadFile(filepath.Join(dir, "rig-hash"))
+	if err != nil || !strings.Contains(head, "(rig-hash "+strings.TrimSpace(string(hash))+")") {
+		t.Skipf("corpus rig-hash %q is not the golden file's: %s", hash, head)
+	}
+	var steps []transcriptStep
+	for _, blk := range strings.Split(rest, "crash> ")[1:] {
+		cmd, out, _ := strings.Cut(blk, "\n")
+		steps = append(steps, transcriptStep{cmd, out})
+	}
+	if len(steps) < min {
+		t.Fatalf("%d commands in the transcript %s", len(steps), name)
+	}
+	return steps
+}

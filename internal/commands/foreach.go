@@ -237,6 +237,17 @@ func runForeach(env *Env, args []string) error {
 	return s.run(env, p, sel, all, run)
 }
 
+// refBlocks reports whether each task's output under -R is a block of its
+// own that needs no separator: with a reference crash's foreach prints no
+// task header (task.c foreach: print_task_header only without
+// fd->reference); task -R prints its own header per task, and vm -R
+// (memory.c vm_area_dump) prints print_task_header(fp, tc, 0), the mm
+// line and the matching VMAs, then a blank line of its own, only for a
+// task with a match.
+func (s *foreachSel) refBlocks() bool {
+	return s.reference && len(s.keywords) == 1 && (s.keywords[0] == "task" || s.keywords[0] == "vm")
+}
+
 func (s *foreachSel) matches(t tasks.Task) bool {
 	for _, a := range s.addrs {
 		if a == t.Addr {
@@ -371,7 +382,7 @@ func (s *foreachSel) run(env *Env, p *program.Program, sel, all []tasks.Task, ru
 		if buf.Len() == 0 {
 			continue
 		}
-		if printed > 0 && !(len(s.keywords) == 1 && s.keywords[0] == "task" && s.reference) &&
+		if printed > 0 && !s.refBlocks() &&
 			!(len(s.keywords) == 1 && s.keywords[0] == "sig" && sigGroups) {
 			fmt.Fprintln(env.Out)
 		}

@@ -118,3 +118,63 @@ func TestForeachCorpus(t *testing.T) {
 		}
 	}
 }
+
+// foreach vm -R prints, for each task with a match only, crash's
+// vm_area_dump reference block: the task header (no blank line before
+// it), the MM/PGD line, the matching VMAs, one blank line after it; no
+// separator of foreach's own (crash prints no task header under -R).
+// The whole output is the concatenation of vm -R of each task in
+// foreach's order. "vm -R 0" matches the MM 0 of every kernel thread, as
+// crash compares the reference with the mm before it gives up on a task
+// without one. With and without vmlinux.
+func TestForeachVmRefCorpus(t *testing.T) {
+	for name, p := range openBoth(t, "oops-proc") {
+		t.Run(name, func(t *testing.T) {
+			tl, err := tasks.List(p, tasks.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, ref := range []string{"busybox", "0"} {
+				got := runCmd(t, p, "foreach", "vm", "-R", ref)
+				var want strings.Builder
+				users, kthreads := 0, 0
+				for _, tk := range foreachOrder(tl.Tasks) {
+					b := runCmd(t, p, "vm", "-R", ref, fmt.Sprintf("%x", tk.Addr))
+					if b != "" {
+						if tk.Mm == 0 {
+							kthreads++
+						} else {
+							users++
+						}
+					}
+					want.WriteString(b)
+				}
+				if got != want.String() {
+					t.Errorf("foreach vm -R %s:\n%s\nvm -R %s of each task:\n%s", ref, got, ref, want.String())
+				}
+				blocks := strings.Split(strings.TrimSuffix(got, "\n\n"), "\n\n")
+				if strings.Contains(got, "\n\n\n") || !strings.HasSuffix(got, "\n\n") || len(blocks) != users+kthreads {
+					t.Errorf("foreach vm -R %s: %d blocks for %d tasks with a match:\n%s", ref, len(blocks), users+kthreads, got)
+				}
+				for _, b := range blocks {
+					lines := strings.Split(b, "\n")
+					if !taskHdr.MatchString(lines[0]) || !strings.HasPrefix(lines[1], "       MM               PGD") {
+						t.Errorf("foreach vm -R %s block:\n%s", ref, b)
+					}
+					if ref == "busybox" && (len(lines) < 5 || !strings.HasPrefix(lines[3], "      VMA") || !strings.HasSuffix(lines[4], "/bin/busybox")) {
+						t.Errorf("foreach vm -R busybox block:\n%s", b)
+					}
+					if ref == "0" && (len(lines) != 3 || !regexp.MustCompile(`^ +0 +0 +0k +0k +$`).MatchString(lines[2])) {
+						t.Errorf("foreach vm -R 0 block:\n%q", b)
+					}
+				}
+				switch {
+				case ref == "busybox" && (users < 2 || kthreads != 0):
+					t.Errorf("foreach vm -R busybox: %d user tasks, %d kernel threads", users, kthreads)
+				case ref == "0" && (users != 0 || kthreads < 10):
+					t.Errorf("foreach vm -R 0: %d user tasks, %d kernel threads", users, kthreads)
+				}
+			}
+		})
+	}
+}

@@ -42,7 +42,11 @@ func init() {
        -m  dump the mm_struct.
        -v  dump each vm_area_struct.
   -R ref   only the VMAs that reference ref: a VMA address, a vm_flags
-           value or a part of the file name.
+           value, a part of the file name, or a page's virtual or
+           physical address; the mm_struct or PGD address shows the
+           task's mm line.  Only tasks with a match are shown, each as
+           its header, mm line and matches, then a blank line (also
+           under foreach).  0 matches the mm of every kernel thread.
        -x  with -m or -v, hexadecimal; -d decimal.
    -f flags  translate a vm_flags value.
       pid  a process ID.
@@ -353,11 +357,19 @@ func vmRef(env *Env, t tasks.Task, m tasks.Mem, as *mm.AddressSpace, o *vmOpts, 
 	if isNum {
 		num, _ = parseCrashHex(o.ref)
 	}
+	// crash prints the header of a matching task without the blank line
+	// that separates the tasks of a plain vm (print_task_header(fp, tc, 0)),
+	// and a blank line after the block. A task without an mm has MM and
+	// PGD 0: crash's vm_area_dump compares the reference with them before
+	// it gives up on the task, so "vm -R 0" shows the kernel threads.
 	if as == nil {
+		if isNum && num == 0 && t.Mm == 0 {
+			taskHeader(w, t, false)
+			vmHeaderLine(w, 0, 0, 0, 0)
+			fmt.Fprintln(w)
+		}
 		return nil
 	}
-	// crash prints the header of a matching task without the blank line
-	// that separates the tasks of a plain vm (print_task_header(fp, tc, 0)).
 	if isNum && (num == as.Mm || num == as.PGD) {
 		taskHeader(w, t, false)
 		vmHeaderLine(w, as.Mm, as.PGD, m.RSS, as.TotalVM)

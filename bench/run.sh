@@ -18,7 +18,8 @@
 # 3. tasks, each a cold start: bt of the panic task, foreach bt, log; kdive
 #    and crash on the scenario's vmcore.lzo, kdive and drgn on its vmcore.elf
 #    (bench/drgn_tasks.py). Targets: bt >= 20x faster than crash, no slower
-#    than drgn.
+#    than drgn. Then `log` of a full (wrapped) printk ring: the ext corpus's
+#    logring dump, when built (rows "log full ring ...").
 # 4. a summary: ratios and the targets (open + sys >= 20x faster than crash,
 #    kdive < 150 MiB peak RSS).
 #
@@ -367,6 +368,32 @@ if ((TASK_TOOLS_OK)); then
 			fi
 		done
 	done
+fi
+
+# --- 3a. log on a full printk ring ------------------------------------------
+# The ext corpus's logring dump (testdata/rig/ext: 4,500 flood records wrapped
+# the 128 KiB ring and its 4,096 descriptors): a cold `log` of the whole ring,
+# kdive and crash on vmcore.lzo, kdive and drgn (get_dmesg) on vmcore.elf.
+RING=${KDIVE_EXT_CORPUS:-$(dirname "$CORPUS")/corpus-ext}/logring
+if ((TASK_TOOLS_OK)) && [[ -s $RING/vmcore.lzo && -s $RING/vmcore.elf && -f $RING/../vmlinux ]]; then
+	note "== log on a full printk ring ($RING)"
+	rvml=$(dirname "$RING")/vmlinux
+	cat "$RING/vmcore.lzo" "$RING/vmcore.elf" >/dev/null 2>&1
+	for ((r = 1; r <= maxr; r++)); do
+		if have kdive && ((r <= RUNS)); then
+			measure tasks "log full ring vmcore.lzo" kdive "$r" 'kdive-flood' -- "$KDIVE" -s "$rvml" "$RING/vmcore.lzo" -c log
+			measure tasks "log full ring vmcore.lzo" "kdive (no vmlinux)" "$r" 'kdive-flood' -- "$KDIVE" -s "$RING/vmcore.lzo" -c log
+			measure tasks "log full ring vmcore.elf" kdive "$r" 'kdive-flood' -- "$KDIVE" -s "$rvml" "$RING/vmcore.elf" -c log
+		fi
+		if have crash && ((r <= CRASH_RUNS)); then
+			measure tasks "log full ring vmcore.lzo" crash "$r" 'kdive-flood' -- crash -s "$rvml" "$RING/vmcore.lzo" -i "$OUT/crash-log.cmd"
+		fi
+		if have drgn && ((r <= RUNS)); then
+			measure tasks "log full ring vmcore.elf" drgn "$r" 'kdive-flood' -- drgn -q -c "$RING/vmcore.elf" -s "$rvml" "$ROOT/bench/drgn_tasks.py" log
+		fi
+	done
+else
+	note "log on a full ring: no ext corpus logring dump at $RING, skipped"
 fi
 
 # --- 3b. kmem: slab summaries -------------------------------------------------

@@ -1,6 +1,9 @@
 package commands
 
 import (
+	"bytes"
+	"compress/gzip"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,10 +21,25 @@ type transcriptStep struct{ cmd, out string }
 // and fails it when fewer than min commands are found.
 func crashTranscript(t *testing.T, name string, min int) []transcriptStep {
 	t.Helper()
-	dir := testcorpus.Dir(t)
+	return crashTranscriptIn(t, testcorpus.Dir(t), name, min)
+}
+
+// crashTranscriptIn is crashTranscript for the corpus in dir (the ext
+// corpus: testcorpus.ExtDir); a NAME ending in .gz is gunzipped.
+func crashTranscriptIn(t *testing.T, dir, name string, min int) []transcriptStep {
+	t.Helper()
 	b, err := os.ReadFile(filepath.Join("testdata", name))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if strings.HasSuffix(name, ".gz") {
+		z, err := gzip.NewReader(bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b, err = io.ReadAll(z); err != nil {
+			t.Fatal(err)
+		}
 	}
 	head, rest, _ := strings.Cut(string(b), "\n")
 	hash, err := os.ReadFile(filepath.Join(dir, "rig-hash"))

@@ -20,7 +20,7 @@ import (
 // $HOME/.cache/kdive/corpus-ext).
 const EnvExtCorpus = "KDIVE_EXT_CORPUS"
 
-var extScenarios = []string{"hung", "softirq", "tcp", "mthread", "uaf", "poison", "leak"}
+var extScenarios = []string{"hung", "softirq", "tcp", "mthread", "uaf", "poison", "leak", "logring"}
 
 var extFormats = []string{KdumpELF, KdumpLZO}
 

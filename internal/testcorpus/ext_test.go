@@ -44,7 +44,7 @@ TRUTH object uaf_a ffff8b6001234400
 	if _, err := ParseSlabinfo(ParseTruth("TRUTH slabinfo a 1 2 3")); err == nil {
 		t.Error("ParseSlabinfo accepted a short line")
 	}
-	if len(ExtScenarios()) != 7 || len(ExtFiles()) != 4 {
+	if len(ExtScenarios()) != 8 || len(ExtFiles()) != 4 {
 		t.Fatalf("ext scenarios %v files %v", ExtScenarios(), ExtFiles())
 	}
 }
@@ -58,6 +58,7 @@ var extConsoleLines = map[string][]string{
 	"uaf":     {"Kernel panic - not syncing: sysrq triggered crash"},
 	"poison":  {"Poison overwritten", "Kernel panic - not syncing: sysrq triggered crash"},
 	"leak":    {"Kernel panic - not syncing: sysrq triggered crash"},
+	"logring": {"TRUTH flood_count 4500", "Kernel panic - not syncing: sysrq triggered crash"},
 }
 
 // TestExtCorpusComplete checks the ext corpus when one is present: every
@@ -164,6 +165,10 @@ func checkExtScenarioTruth(t *testing.T, s string, m map[string][]string, tasks 
 	case "leak":
 		if m["leak_count"][0] != "5000" || slabs["kdive_leak"].ActiveObjs < 5000 || len(m["leak_obj"]) != 4 {
 			t.Errorf("leak_count %q kdive_leak %+v leak_obj %q", m["leak_count"], slabs["kdive_leak"], m["leak_obj"])
+		}
+	case "logring":
+		if len(m["flood_count"]) != 1 || m["flood_count"][0] != "4500" {
+			t.Errorf("flood_count %q", m["flood_count"])
 		}
 	}
 }

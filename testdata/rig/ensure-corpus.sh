@@ -35,7 +35,7 @@ base)
 	SET_DIR=$RIG_DIR MODNAME=kdive_rig PREFIX=corpus- LINK=corpus QEMU_DUMPS=1 FULL_KDUMP=1
 	;;
 ext)
-	ALL_SCENARIOS=(hung softirq tcp mthread uaf poison leak)
+	ALL_SCENARIOS=(hung softirq tcp mthread uaf poison leak logring)
 	SET_DIR=$RIG_DIR/ext MODNAME=kdive_ext PREFIX=corpus-ext- LINK=corpus-ext QEMU_DUMPS=0 FULL_KDUMP=0
 	;;
 *)
@@ -364,7 +364,7 @@ console_expect() {
 		echo '<IRQ>'
 		echo 'kdive_ext_timer_fn'
 		;;
-	tcp | mthread | uaf | leak) echo 'Kernel panic - not syncing: sysrq triggered crash' ;;
+	tcp | mthread | uaf | leak | logring) echo 'Kernel panic - not syncing: sysrq triggered crash' ;;
 	poison)
 		echo 'BUG kdive_poison .*: Poison overwritten'
 		echo 'Kernel panic - not syncing: sysrq triggered crash'
@@ -388,7 +388,7 @@ check_console() {
 truth_expect() {
 	echo release nodename cpus memtotal_kb holder_pid holder_fd kallsyms netdev module tasks panic_pid panic_comm object
 	if [ "$RIG_SET" = ext ]; then
-		echo task slabinfo meminfo cmdline
+		echo task slabinfo meminfo cmdline pcpu
 		case "$1" in
 		hung) echo hung_pid hung_comm ;;
 		softirq) echo panic_context ;;
@@ -397,6 +397,7 @@ truth_expect() {
 		uaf) echo uaf_same uaf_size ;;
 		poison) echo poison_write poison_size ;;
 		leak) echo leak_count leak_obj leak_objsize ;;
+		logring) echo flood_count ;;
 		esac
 	fi
 }

@@ -19,7 +19,7 @@ trigger=/proc/sysrq-trigger command=c
 case "$scenario" in
 hung) trigger=/proc/kdive_ext command=hung ;;
 softirq) trigger=/proc/kdive_ext command=softirq ;;
-tcp|mthread|uaf|poison|leak) ;;
+tcp|mthread|uaf|poison|leak|logring) ;;
 *) error "unknown scenario $scenario" ;;
 esac
 
@@ -69,6 +69,10 @@ hung)
 	;;
 leak)
 	echo leak >&8 || error "leak command failed"
+	;;
+logring)
+	# Wrap the printk ring (data and descriptors) with KERN_DEBUG records.
+	echo flood >&8 || error "flood command failed"
 	;;
 poison)
 	echo poison >&8 || error "poison command failed"

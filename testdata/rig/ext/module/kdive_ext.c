@@ -41,6 +41,7 @@
 #include <linux/jiffies.h>
 #include <linux/preempt.h>
 #include <linux/smp.h>
+#include <linux/percpu.h>
 
 #define KDIVE_EXT_MAGIC 0x6b64697665657874ULL /* "kdiveext" */
 #define KDIVE_EXT_UAF_MAGIC 0x6b64697675616662ULL /* "kdivuafb": B's magic */
@@ -288,6 +289,35 @@ static int kdive_ext_leak(void)
 	return kdive_ext_global.leak_count == KDIVE_EXT_LEAK ? 0 : -ENOMEM;
 }
 
+/*
+ * flood: KDIVE_EXT_FLOOD records at KERN_DEBUG (below the console's level, so
+ * they go to the ring only), enough to wrap both the 128 KiB data ring and the
+ * 4096-entry descriptor ring (CONFIG_LOG_BUF_SHIFT=17). Record I is
+ * "kdive-flood %05d " and then (I*37)%251 letters 'a'+(I+J)%26; every 500th
+ * (I%500 == 499) carries a second line "  continued %05d" in the same record.
+ * Tests regenerate the text from I.
+ */
+#define KDIVE_EXT_FLOOD 4500
+static char kdive_ext_flood_buf[256];
+
+static void kdive_ext_flood(void)
+{
+	int i, j, n;
+
+	for (i = 0; i < KDIVE_EXT_FLOOD; i++) {
+		n = (i * 37) % 251;
+		for (j = 0; j < n; j++)
+			kdive_ext_flood_buf[j] = 'a' + (i + j) % 26;
+		kdive_ext_flood_buf[n] = '\0';
+		if (i % 500 == 499)
+			printk(KERN_DEBUG "kdive-flood %05d %s\n  continued %05d\n",
+			       i, kdive_ext_flood_buf, i);
+		else
+			printk(KERN_DEBUG "kdive-flood %05d %s\n", i, kdive_ext_flood_buf);
+	}
+	printk(KERN_NOTICE "TRUTH flood_count %d\n", KDIVE_EXT_FLOOD);
+}
+
 /* ---- /proc/kdive_ext ---- */
 
 static int kdive_ext_show(struct seq_file *m, void *v)
@@ -332,6 +362,8 @@ static ssize_t kdive_ext_write(struct file *file, const char __user *ubuf,
 		kdive_ext_write_freed(kdive_ext_global.poison_bad);
 	} else if (!strcmp(cmd, "leak"))
 		err = kdive_ext_leak();
+	else if (!strcmp(cmd, "flood"))
+		kdive_ext_flood();
 	else
 		return -EINVAL;
 	return err ? err : len;
@@ -344,6 +376,32 @@ static const struct proc_ops kdive_ext_proc_ops = {
 	.proc_release = single_release,
 	.proc_write = kdive_ext_write,
 };
+
+/*
+ * A module per-CPU variable (lives in the module's .data..percpu section,
+ * placed by the kernel in the per-CPU area): each CPU's copy holds its CPU
+ * number and a tag; "TRUTH pcpu CPU ADDR SEQ" gives every copy's address.
+ */
+struct kdive_ext_pcpu {
+	unsigned long magic;
+	int cpu;
+	unsigned long seq;
+};
+static DEFINE_PER_CPU(struct kdive_ext_pcpu, kdive_ext_pcpu);
+
+static void kdive_ext_pcpu_init(void)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		struct kdive_ext_pcpu *p = per_cpu_ptr(&kdive_ext_pcpu, cpu);
+
+		p->magic = KDIVE_EXT_MAGIC;
+		p->cpu = cpu;
+		p->seq = 1000 + cpu;
+		printk(KERN_NOTICE "TRUTH pcpu %d %px %lu\n", cpu, p, p->seq);
+	}
+}
 
 static int __init kdive_ext_init(void)
 {
@@ -363,6 +421,7 @@ static int __init kdive_ext_init(void)
 	kdive_ext_global.state = s;
 	kdive_ext_record("state", s);
 	kdive_ext_record("global", &kdive_ext_global);
+	kdive_ext_pcpu_init();
 	return 0;
 }
 

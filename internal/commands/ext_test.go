@@ -9,6 +9,7 @@ import (
 	"bufio"
 	"os"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -200,11 +201,14 @@ func btFunctions(out string) []string {
 //     (call_timer_fn ... sysvec_apic_timer_interrupt) across to the task
 //     stack (asm_sysvec_apic_timer_interrupt, the interrupted kdive_ext_spin,
 //     kdive_ext_write ... entry_SYSCALL_64_after_hwframe).
+//   - the others: sysrq c from the holder's write: machine_kexec,
+//     __crash_kexec, then the panic's trace (panic, sysrq_handle_crash, ...,
+//     entry_SYSCALL_64_after_hwframe).
 //
 // And in hung, the hung task's `bt` is the trace khungtaskd printed for it.
 func TestExtPanicBt(t *testing.T) {
 	oops := []string{"machine_kexec", "__crash_kexec", "crash_kexec", "oops_end", "page_fault_oops", "exc_page_fault", "asm_exc_page_fault"}
-	for _, sc := range []string{"hung", "softirq"} {
+	for _, sc := range testcorpus.ExtScenarios() {
 		forExtDumps(t, sc, func(t *testing.T, p *program.Program) {
 			truth := testcorpus.ExtTruth(t, sc)
 			traces, rips := consoleCallTraces(t, testcorpus.ExtFile(t, sc, testcorpus.Console))
@@ -374,6 +378,49 @@ func TestExtHolderFiles(t *testing.T) {
 	for _, sc := range testcorpus.ExtScenarios() {
 		forExtDumps(t, sc, func(t *testing.T, p *program.Program) {
 			checkFiles(t, p, testcorpus.ExtTruth(t, sc))
+		})
+	}
+}
+
+// `mod` and `net` on every ext dump equal the guest's /proc/modules (name
+// and size; kdive_ext tainted OE) and its interfaces' addresses.
+func TestExtModNet(t *testing.T) {
+	for _, sc := range testcorpus.ExtScenarios() {
+		forExtDumps(t, sc, func(t *testing.T, p *program.Program) {
+			truth := testcorpus.ExtTruth(t, sc)
+			got := map[string]string{}
+			for _, l := range strings.Split(strings.TrimSuffix(runCmd(t, p, "mod"), "\n"), "\n")[1:] {
+				f := strings.Fields(l)
+				if len(f) != 7 {
+					t.Fatalf("mod line %q", l)
+				}
+				got[f[1]] = f[3]
+			}
+			want := truth["module"]
+			if len(want) == 0 || len(got) != len(want) {
+				t.Errorf("mod lists %d modules, the guest %d", len(got), len(want))
+			}
+			for _, w := range want {
+				f := strings.Fields(w)
+				if got[f[0]] != f[1] {
+					t.Errorf("module %s: size %q, guest %s", f[0], got[f[0]], f[1])
+				}
+			}
+			if taints := runCmd(t, p, "mod", "-t"); taints != "NAME       TAINTS\nkdive_ext  OE\n" {
+				t.Errorf("mod -t: %q", taints)
+			}
+			var devs []string
+			for _, l := range strings.Split(strings.TrimSuffix(runCmd(t, p, "net"), "\n"), "\n")[1:] {
+				if f := strings.Fields(l); len(f) == 3 {
+					devs = append(devs, f[1]+" "+f[2])
+				}
+			}
+			wantDevs := append([]string(nil), truth["netdev"]...)
+			sort.Strings(devs)
+			sort.Strings(wantDevs)
+			if len(wantDevs) == 0 || strings.Join(devs, "|") != strings.Join(wantDevs, "|") {
+				t.Errorf("net: %q, guest %q", devs, wantDevs)
+			}
 		})
 	}
 }

@@ -14,3 +14,5 @@ require (
 )
 
 require golang.org/x/arch v0.32.0
+
+require github.com/ulikunitz/xz v0.5.17 // indirect

@@ -46,18 +46,6 @@ func modRef(mods []program.Module, ref string) (program.Module, bool) {
 	return program.Module{}, false
 }
 
-// isELF reports whether path starts with the ELF magic.
-func isELF(path string) bool {
-	f, err := os.Open(path)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	var b [4]byte
-	_, err = f.ReadAt(b[:], 0)
-	return err == nil && string(b[:]) == "\x7fELF"
-}
-
 // modLoad is mod -s MODULE [OBJFILE].
 func modLoad(env *Env, p *program.Program, mods []program.Module, ref string, rest []string) error {
 	m, ok := modRef(mods, ref)
@@ -79,7 +67,7 @@ func modLoad(env *Env, p *program.Program, mods []program.Module, ref string, re
 	} else if file = program.NewModuleFinder(p.ModuleSearchDirs()...).Find(m.Name); file == "" {
 		return fmt.Errorf("cannot find or load object file for %s module (searched %s)", m.Name, joinDirs(p.ModuleSearchDirs()))
 	}
-	if !isELF(file) {
+	if !program.IsObjectFile(file) {
 		writeUsage(env, "mod", modSynopsis)
 		return fmt.Errorf("%s: not an ELF format object file", file)
 	}
@@ -118,7 +106,7 @@ func modLoadAll(env *Env, p *program.Program, mods []program.Module, rest []stri
 		file := finder.Find(m.Name)
 		switch {
 		case file != "":
-			if !isELF(file) {
+			if !program.IsObjectFile(file) {
 				fmt.Fprintf(env.Err, "mod: %s: not an ELF format object file\n", file)
 			} else if _, err := p.LoadModuleDebug(m.Name, file); err != nil && !errors.Is(err, program.ErrModuleDebugLoaded) {
 				fmt.Fprintf(env.Err, "mod: %v\n", err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"os"
 )
 
 // Object is a relocatable ELF object (ET_REL, x86-64): a kernel module's
@@ -30,8 +31,23 @@ const (
 	shtNote  = 7
 )
 
-// OpenObject memory-maps a relocatable object file.
+// OpenObject memory-maps a relocatable object file, or decompresses it
+// into memory when it is compressed (xz, zstd or gzip, told by its magic
+// bytes: a distribution's NAME.ko.xz, .ko.zst, .ko.gz; at most
+// MaxDecompressed bytes).
 func OpenObject(path string) (*Object, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	data, format, err := readCompressed(path, f)
+	f.Close()
+	if err != nil {
+		return nil, err
+	}
+	if data != nil {
+		return parseDecompressed(path, format, data)
+	}
 	ef, err := mapFile(path)
 	if err != nil {
 		return nil, err

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"kdive/internal/dwarfx"
 )
 
 // ModuleSearchDirs is where crash looks for a module's object file when
@@ -49,7 +51,7 @@ type ModuleFinder struct {
 	dirs []string
 	// index of each tree: normalized module name → first path found
 	// (lexical walk order), per suffix rank.
-	trees []map[string][3]string
+	trees []map[string][len(moduleSuffixes)]string
 }
 
 // NewModuleFinder walks each directory tree once (symbolic links to
@@ -57,7 +59,7 @@ type ModuleFinder struct {
 func NewModuleFinder(dirs ...string) *ModuleFinder {
 	f := &ModuleFinder{dirs: dirs}
 	for _, d := range dirs {
-		idx := map[string][3]string{}
+		idx := map[string][len(moduleSuffixes)]string{}
 		n := 0
 		filepath.WalkDir(d, func(path string, e fs.DirEntry, err error) error {
 			if err != nil {
@@ -88,11 +90,22 @@ func NewModuleFinder(dirs ...string) *ModuleFinder {
 	return f
 }
 
+// moduleSuffixes are the object file names of a module NAME, in order of
+// preference: crash's NAME.o, NAME.ko, NAME.ko.debug, each followed by
+// its compressed copies (distributions ship NAME.ko.xz, .ko.zst, .ko.gz:
+// the kernel's CONFIG_MODULE_COMPRESS_*; dwarfx.OpenObject decompresses
+// them).
+var moduleSuffixes = [...]string{
+	".o",
+	".ko", ".ko.xz", ".ko.zst", ".ko.gz",
+	".ko.debug", ".ko.debug.xz", ".ko.debug.zst", ".ko.debug.gz",
+}
+
 // moduleFileName returns the module name a file name stands for
 // ("dm-mod.ko" → "dm_mod": the kernel names modules with '_' for '-') and
-// crash's preference among its suffixes: NAME.o, NAME.ko, NAME.ko.debug.
+// its rank in moduleSuffixes.
 func moduleFileName(base string) (string, int, bool) {
-	for rank, suf := range []string{".o", ".ko", ".ko.debug"} {
+	for rank, suf := range moduleSuffixes {
 		if strings.HasSuffix(base, suf) && len(base) > len(suf) {
 			return strings.ReplaceAll(base[:len(base)-len(suf)], "-", "_"), rank, true
 		}
@@ -101,8 +114,9 @@ func moduleFileName(base string) (string, int, bool) {
 }
 
 // Find returns the object file of module name: the first directory tree
-// that has one, and in it NAME.o, NAME.ko, then NAME.ko.debug, with '-'
-// and '_' equivalent; "" when none.
+// that has one, and in it NAME.o, NAME.ko, then NAME.ko.debug, each
+// before its compressed copies (.xz, .zst, .gz), with '-' and '_'
+// equivalent; "" when none.
 func (f *ModuleFinder) Find(name string) string {
 	key := strings.ReplaceAll(name, "-", "_")
 	for _, idx := range f.trees {
@@ -142,6 +156,20 @@ func (f *ModuleFinder) FindFile(base string) string {
 		}
 	}
 	return ""
+}
+
+// IsObjectFile reports whether path starts with the ELF magic, or with
+// the magic of a compression LoadModuleDebug undoes (xz, zstd, gzip:
+// what the file holds is checked when it is loaded).
+func IsObjectFile(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var b [6]byte
+	n, _ := f.ReadAt(b[:], 0)
+	return string(b[:min(n, 4)]) == "\x7fELF" || dwarfx.Compression(b[:n]) != ""
 }
 
 // SetModuleSearchRoots replaces /usr/lib/debug/lib/modules and

@@ -81,16 +81,7 @@ func TestModCorpus(t *testing.T) {
 				if !sort.SliceIsSorted(bases, func(i, j int) bool { return bases[i] < bases[j] }) {
 					t.Errorf("not sorted by base:\n%s", out)
 				}
-				want := truth["module"]
-				if len(want) == 0 || len(got) != len(want) {
-					t.Errorf("%d modules, truth has %d", len(got), len(want))
-				}
-				for _, w := range want {
-					f := strings.Fields(w)
-					if got[f[0]] != f[1] {
-						t.Errorf("module %s: size %q, truth %s", f[0], got[f[0]], f[1])
-					}
-				}
+				sameModules(t, got, truth["module"])
 				taints := runCmd(t, p, "mod", "-t")
 				if _, rig := got["kdive_rig"]; rig != (taints == "NAME       TAINTS\nkdive_rig  OE\n") {
 					t.Errorf("mod -t: %q (kdive_rig loaded: %v)", taints, rig)
@@ -134,5 +125,20 @@ ffffffffc0002000  a_much_longer_module_name  ffffffffc0001000  1234567  (not loa
 	}
 	if got := mkCenter("TASK", 16, false); got != "      TASK      " {
 		t.Errorf("mkCenter %q", got)
+	}
+}
+
+// sameModules compares `mod`'s NAME -> SIZE with the guest's /proc/modules
+// ("NAME SIZE" truth lines).
+func sameModules(t *testing.T, got map[string]string, want []string) {
+	t.Helper()
+	if len(want) == 0 || len(got) != len(want) {
+		t.Errorf("mod lists %d modules, the guest %d", len(got), len(want))
+	}
+	for _, w := range want {
+		f := strings.Fields(w)
+		if got[f[0]] != f[1] {
+			t.Errorf("module %s: size %q, guest %s", f[0], got[f[0]], f[1])
+		}
 	}
 }

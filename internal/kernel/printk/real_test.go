@@ -44,10 +44,8 @@ func crashedConsole(t *testing.T, path string) []string {
 	return out
 }
 
-// checkAgainstConsole reads the log of dump and compares the records the
-// console prints (level below the default console_loglevel 7) with the
-// crashed kernel's part of console.
-func checkAgainstConsole(t *testing.T, vmlinux, dump, console string) {
+// readLog opens dump (with vmlinux, or "" for none) and reads its log.
+func readLog(t *testing.T, vmlinux, dump string) *printk.Log {
 	t.Helper()
 	p, err := program.Open(vmlinux, dump, program.OpenOptions{})
 	if err != nil {
@@ -58,6 +56,15 @@ func checkAgainstConsole(t *testing.T, vmlinux, dump, console string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return log
+}
+
+// checkAgainstConsole reads the log of dump and compares the records the
+// console prints (level below the default console_loglevel 7) with the
+// crashed kernel's part of console.
+func checkAgainstConsole(t *testing.T, vmlinux, dump, console string) {
+	t.Helper()
+	log := readLog(t, vmlinux, dump)
 	if log.Format != "printk_ringbuffer" {
 		t.Errorf("format %s", log.Format)
 	}

@@ -5,8 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"kdive/internal/kernel/printk"
-	"kdive/internal/program"
 	"kdive/internal/testcorpus"
 )
 
@@ -40,15 +38,7 @@ func TestLogringWrapped(t *testing.T) {
 		{"lzo-no-vmlinux", "", testcorpus.KdumpLZO},
 	} {
 		t.Run(d.name, func(t *testing.T) {
-			p, err := program.Open(d.vmlinux, testcorpus.ExtFile(t, "logring", d.format), program.OpenOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer p.Close()
-			log, err := printk.Read(p)
-			if err != nil {
-				t.Fatal(err)
-			}
+			log := readLog(t, d.vmlinux, testcorpus.ExtFile(t, "logring", d.format))
 			for _, w := range log.Warnings {
 				t.Errorf("warning: %s", w)
 			}

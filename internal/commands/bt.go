@@ -49,7 +49,10 @@ func init() {
   (the line crash shows for the frame) and each frame below it the line
   where the function above it was inlined.
 
-        -a  the active task on each CPU.
+        -a  the active task on each CPU (the one running there, or the
+            one set -a marked active; a marked task's trace starts from
+            its own saved state, the CPU's registers being the running
+            task's).
     -c cpu  the active task on each listed CPU ("1", "0,2", "0-3").
         -p  the panic task (the default when no task is named and no
             other context was chosen with set).
@@ -211,8 +214,19 @@ func runBt(env *Env, args []string) error {
 	for _, t := range tl.Tasks {
 		byAddr[t.Addr] = t
 	}
+	marks := p.ActiveTaskMarks()
+	// active is the CPU's task for -a and -c: the one running there, or
+	// the one `set -a` marked active on it (crash: get_active_task reads
+	// panic_threads[], which set -a changes). Its trace starts where the
+	// task's own state says: the dump's registers of a CPU belong to the
+	// task current_task names (see stack.Kernel.Unwind), so a marked
+	// sleeping task unwinds from its switch frame, as crash's does when
+	// the CPU's NT_PRSTATUS stack pointer is not on that task's stack.
 	active := func(cpu int) (tasks.Task, bool) {
 		a, ok := k.Current[cpu]
+		if m, marked := marks[cpu]; marked {
+			a, ok = m, true
+		}
 		if !ok {
 			return tasks.Task{}, false
 		}

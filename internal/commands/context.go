@@ -22,13 +22,44 @@ func currentTask(p *program.Program, all []tasks.Task, running map[int]uint64) (
 	return panicTask(p, all, running)
 }
 
+// activeSet is crash's active set on a dump (tt->active_set): for each
+// CPU the task its run queue was running at the crash (rq->curr), or the
+// task `set -a` marked active on that CPU in its place. ps marks these
+// tasks '>', set -c and bt -a/-c take them, foreach's "active" selects
+// them (with the panic task, see isActive).
+func activeSet(p *program.Program) (map[int]uint64, error) {
+	run, err := tasks.Running(p, nil)
+	if err != nil {
+		return nil, err
+	}
+	for cpu, t := range p.ActiveTaskMarks() {
+		run[cpu] = t
+	}
+	return run, nil
+}
+
+// activeTasks is crash's is_task_active on a dump as a set: the tasks of
+// the active set (run, from activeSet) and the panic task, which stays
+// active when `set -a` marks another task on its CPU (crash: is_panic_thread
+// compares with tt->panic_task, which set -a does not change).
+func activeTasks(p *program.Program, all []tasks.Task, run map[int]uint64) map[uint64]bool {
+	out := map[uint64]bool{}
+	for _, a := range run {
+		out[a] = true
+	}
+	if pt, ok := panicTask(p, all, run); ok {
+		out[pt.Addr] = true
+	}
+	return out
+}
+
 // contextTask lists the tasks and returns the current context's task.
 func contextTask(p *program.Program) (tasks.Task, []tasks.Task, error) {
 	tl, err := tasks.List(p, tasks.Options{})
 	if err != nil {
 		return tasks.Task{}, nil, err
 	}
-	run, err := tasks.Running(p, nil)
+	run, err := activeSet(p)
 	if err != nil {
 		return tasks.Task{}, nil, err
 	}

@@ -108,7 +108,7 @@ func runFiles(env *Env, args []string) error {
 		byAddr[t.Addr] = t
 	}
 	if len(rest) == 0 {
-		run, err := tasks.Running(p, nil)
+		run, err := activeSet(p)
 		if err != nil {
 			return err
 		}
@@ -208,7 +208,16 @@ func crashHexOnly(s string) bool {
 
 // panicTask is crash's current context in a dump: the task running on
 // the CPU that panicked (panic_cpu), else CPU 0's running task.
+//
+// The panic task is the dump's: running may be an active set with `set -a`
+// marks in it, which do not change the panic task (crash keeps
+// tt->panic_task), so with marks the run queues are read again.
 func panicTask(p *program.Program, all []tasks.Task, running map[int]uint64) (tasks.Task, bool) {
+	if p.ActiveTaskMarks() != nil {
+		if r, err := tasks.Running(p, nil); err == nil {
+			running = r
+		}
+	}
 	byAddr := map[uint64]tasks.Task{}
 	for _, t := range all {
 		byAddr[t.Addr] = t

@@ -38,7 +38,8 @@ func init() {
      user  user (non-kernel) threads.
   gleader  user thread group leaders.
    kernel  kernel threads.
-   active  the task running on each CPU at the crash.
+   active  the task running on each CPU at the crash (or marked active
+           there with set -a), and the panic task.
     state  the tasks in this state: RU, IN, UN, ST, ZO, TR, DE, WA, PA,
            ID or NE.
   With no selector, every task.
@@ -211,14 +212,11 @@ func runForeach(env *Env, args []string) error {
 			return fmt.Errorf("%s: kdive has no %s command yet", k, k)
 		}
 	}
-	run, err := tasks.Running(p, nil)
+	run, err := activeSet(p)
 	if err != nil {
 		return err
 	}
-	active := map[uint64]bool{}
-	for _, a := range run {
-		active[a] = true
-	}
+	active := activeTasks(p, all, run)
 	bits := tasks.StateBitsFor(p.Info().OSRelease)
 	var sel []tasks.Task
 	for _, t := range all {

@@ -53,7 +53,7 @@ func (k *kmemCtx) taskList() *kmemTasks {
 	if err != nil {
 		return &kmemTasks{}
 	}
-	run, _ := tasks.Running(k.p, nil)
+	run, _ := activeSet(k.p)
 	return &kmemTasks{all: tl.Tasks, run: run}
 }
 

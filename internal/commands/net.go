@@ -192,7 +192,7 @@ func netSockets(env *Env, args []string) error {
 		return nil
 	}
 	if len(args) == 0 {
-		run, err := tasks.Running(p, nil)
+		run, err := activeSet(p)
 		if err != nil {
 			return err
 		}
@@ -311,7 +311,7 @@ func taskHeader(w io.Writer, t tasks.Task, newline bool) {
 // panic task), or init_net when that task has none to show.
 func defaultNetNS(p *program.Program) (uint64, error) {
 	if tl, err := tasks.List(p, tasks.Options{}); err == nil {
-		if run, err := tasks.Running(p, nil); err == nil {
+		if run, err := activeSet(p); err == nil {
 			if t, ok := currentTask(p, tl.Tasks, run); ok {
 				if ns, err := net.TaskNamespace(p, t.Addr); err == nil {
 					return ns, nil

@@ -30,7 +30,8 @@ func init() {
   selected by the arguments, in the format of crash's "ps":
 
     ">"      the task was running on its CPU at the crash (the CPU's
-             runqueues.curr)
+             runqueues.curr), or set -a marked it active on its CPU;
+             the panic task always
     PID      the task's pid; idle tasks have pid 0, one per CPU
     PPID     the pid of its parent (task_struct.parent)
     CPU      the CPU it last ran on (the idle task: its CPU)
@@ -140,14 +141,11 @@ func GatherPs(p *program.Program) (*PsData, error) {
 	// not is a warning, never hidden.
 	chk := tasks.CheckPIDs(p, r)
 	d := &PsData{Warnings: r.Warnings, PIDCheck: chk}
-	running, err := tasks.Running(p, nil)
+	running, err := activeSet(p)
 	if err != nil {
 		d.Warnings = append(d.Warnings, err.Error())
 	}
-	active := map[uint64]bool{}
-	for _, t := range running {
-		active[t] = true
-	}
+	active := activeTasks(p, r.Tasks, running)
 	mem, err := tasks.MemUsage(p, r.Tasks)
 	if err != nil {
 		d.Warnings = append(d.Warnings, err.Error())

@@ -372,13 +372,13 @@ func searchStacks(env *Env, p *program.Program, sc *search.Scanner, pr *searchPr
 	}
 	run := map[int]uint64{}
 	if active {
-		if run, err = tasks.Running(p, nil); err != nil {
+		if run, err = activeSet(p); err != nil {
 			return err
 		}
 	}
 	isRunning := map[uint64]bool{}
-	for _, a := range run {
-		isRunning[a] = true
+	if active {
+		isRunning = activeTasks(p, tl.Tasks, run)
 	}
 	off, err := p.MemberOffset("task_struct", "stack")
 	if err != nil {
@@ -528,7 +528,7 @@ func userPageTables(p *program.Program) (*amd64.Walker, uint64, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	run, err := tasks.Running(p, nil)
+	run, err := activeSet(p)
 	if err != nil {
 		return nil, 0, err
 	}

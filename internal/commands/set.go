@@ -31,9 +31,21 @@ func init() {
       pid  a process ID: the context becomes that task (the first one,
            for pid 0: CPU 0's idle task).
     taskp  a task_struct address, in hexadecimal.
-   -c cpu  the task running on that CPU at the crash.
+   -c cpu  the task running on that CPU at the crash (or the one set -a
+           marked active there).
        -p  back to the panic task.
        -v  the session variables.
+  -a pid | taskp
+           (dump files only) marks the task as the active task of the
+           CPU it last ran on, in place of the task running there, for
+           the rest of the session: ps marks it ">" (and no longer the
+           task it replaces), set -c, bt -a, bt -c and foreach active
+           take it, its context block says (ACTIVE).  The current
+           context and the panic task do not change (the panic task stays
+           active).  A pid shared by several tasks (pid 0) needs the task
+           address.  Its backtrace still starts from its own saved state:
+           the dump's registers of a CPU are used for the task that was
+           running there.  set -a of that task undoes the mark.
 
   Session variables (crash's; the ones kdive acts on):
      radix [10|16]  p, struct, task: the default output radix.
@@ -53,7 +65,9 @@ EXAMPLES
     COMMAND: "init"
        TASK: ffff8ef0811e9800  [THREAD_INFO: ffff8ef0811e9800]
         CPU: 0
-      STATE: TASK_INTERRUPTIBLE `,
+      STATE: TASK_INTERRUPTIBLE 
+    kdive> set -a 1
+    "init" task ffff8ef0811e9800 has been marked as the active task on cpu 0`,
 		Run: runSet,
 	})
 }
@@ -78,7 +92,7 @@ func runSet(env *Env, args []string) error {
 			if err != nil {
 				return err
 			}
-			run, err := tasks.Running(p, nil)
+			run, err := activeSet(p)
 			if err != nil {
 				return err
 			}
@@ -92,7 +106,7 @@ func runSet(env *Env, args []string) error {
 			showOptions(env.Out, p)
 			return nil
 		case 'a':
-			return errors.New("-a: kdive does not change which task was active on a CPU")
+			return setActive(env, p, o.arg)
 		}
 	}
 	if len(rest) == 0 {
@@ -100,7 +114,7 @@ func runSet(env *Env, args []string) error {
 		if err != nil {
 			return err
 		}
-		run, _ := tasks.Running(p, nil)
+		run, _ := activeSet(p)
 		return showContext(env.Out, p, t, all, run)
 	}
 	if handled, err := setVariable(env, p, rest); handled {
@@ -110,7 +124,7 @@ func runSet(env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	run, _ := tasks.Running(p, nil)
+	run, _ := activeSet(p)
 	var failed error
 	for _, a := range rest {
 		ts, ok := taskArg(tl.Tasks, a)
@@ -144,7 +158,7 @@ func setCPU(env *Env, p *program.Program, cpu int) error {
 		}
 		return fmt.Errorf("invalid cpu number: system has only %d cpu%s", n, s)
 	}
-	run, err := tasks.Running(p, nil)
+	run, err := activeSet(p)
 	if err != nil {
 		return err
 	}
@@ -159,6 +173,40 @@ func setCPU(env *Env, p *program.Program, cpu int) error {
 		}
 	}
 	return fmt.Errorf("task %x running on cpu %d is not on the task list", a, cpu)
+}
+
+// setActive is crash's set -a (tools.c cmd_set): the task (a pid with one
+// task, or a task_struct address) becomes the active task of the CPU it
+// last ran on, in place of the task the dump says was running there, for
+// the rest of the session: ps marks it '>', set -c and bt -a/-c take it,
+// foreach active selects it, its context block says (ACTIVE). The panic
+// task stays the panic task (and active), the current context does not
+// change. Dumps only.
+func setActive(env *Env, p *program.Program, arg string) error {
+	if p.Dump == nil || p.Dump.Info() == nil || p.Dump.Info().Format == "kcore" {
+		return errors.New("-a option not allowed on live systems")
+	}
+	tl, err := tasks.List(p, tasks.Options{})
+	if err != nil {
+		return err
+	}
+	ts, ok := taskArg(tl.Tasks, strings.TrimSpace(arg))
+	if !ok {
+		return fmt.Errorf("invalid task or pid value: %s", arg)
+	}
+	if len(ts) > 1 {
+		return fmt.Errorf("pid %d has %d tasks: use a task address", ts[0].PID, len(ts))
+	}
+	t := ts[0]
+	cpu := taskCPU(t)
+	if n := len(tasks.PossibleCPUs(p)); cpu < 0 || cpu >= n {
+		return fmt.Errorf("task %x: its cpu %d is not one of the system's %d", t.Addr, cpu, n)
+	}
+	if err := p.MarkActiveTask(cpu, t.Addr); err != nil {
+		return fmt.Errorf("task %x: %v", t.Addr, err)
+	}
+	fmt.Fprintf(env.Out, "\"%s\" task %x has been marked as the active task on cpu %d\n", t.Comm, t.Addr, cpu)
+	return nil
 }
 
 // showContext prints crash's context block (task.c show_context).
@@ -186,13 +234,7 @@ func showContext(w io.Writer, p *program.Program, t tasks.Task, all []tasks.Task
 	fmt.Fprintf(w, "    CPU: %s\n", cpu)
 	bits := tasks.StateBitsFor(p.Info().OSRelease)
 	fmt.Fprintf(w, "  STATE: %s ", stateVerbose(bits, t.StateValue()))
-	active := false
-	for _, a := range run {
-		if a == t.Addr {
-			active = true
-		}
-	}
-	if active {
+	if activeTasks(p, all, run)[t.Addr] {
 		if pt, ok := panicTask(p, all, run); ok && pt.Addr == t.Addr {
 			fmt.Fprint(w, "(PANIC)")
 		} else {
@@ -371,7 +413,7 @@ func WriteStartupContext(p *program.Program, w io.Writer) {
 	if err != nil {
 		return
 	}
-	run, _ := tasks.Running(p, nil)
+	run, _ := activeSet(p)
 	var b strings.Builder
 	if showContext(&b, p, t, all, run) != nil {
 		return

@@ -101,7 +101,7 @@ func runSig(env *Env, args []string) error {
 		if bogus {
 			return ErrShown
 		}
-		run, err := tasks.Running(p, nil)
+		run, err := activeSet(p)
 		if err != nil {
 			return err
 		}

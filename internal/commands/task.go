@@ -103,7 +103,7 @@ func runTask(env *Env, args []string) error {
 		fmt.Fprintf(env.Err, "task: invalid task, pid, or task_struct member: %s\n", a)
 	}
 	if len(list) == 0 && failed == nil {
-		run, err := tasks.Running(p, nil)
+		run, err := activeSet(p)
 		if err != nil {
 			return err
 		}

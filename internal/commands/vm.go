@@ -155,7 +155,7 @@ func runVm(env *Env, args []string) error {
 		}
 	}
 	if len(rest) == 0 {
-		run, err := tasks.Running(p, nil)
+		run, err := activeSet(p)
 		if err != nil {
 			return err
 		}

@@ -347,11 +347,18 @@ func leaderLine(leader, out string) string {
 func pPerCPU(env *Env, pe *progEnv, name string, po expr.PrintOpts, cpuspec string, hasSpec bool) (bool, error) {
 	v := pe.view()
 	l := v.search(name)
-	if len(l) == 0 || !v.percpu || l[0].mod != nil || l[0].Addr >= v.firstK {
+	if len(l) == 0 || !v.isPerCPU(l[0]) {
 		return false, nil
 	}
 	switch l[0].Type {
 	case 'd', 'D', 'V':
+	case 'a', 'A', 'b', 'B':
+		// A module's per-CPU variable: kallsyms calls it absolute
+		// (kernel/module/kallsyms.c: elf_type), a file .bss-like
+		// when it is zero-initialized.
+		if l[0].mod == nil {
+			return false, nil
+		}
 	default:
 		return false, nil
 	}

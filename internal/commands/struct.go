@@ -326,11 +326,11 @@ func structCommand(env *Env, prog typeTarget, kw string, args []string) error {
 	return nil
 }
 
-// isPerCPUSymbol reports a kernel symbol in the per-CPU area.
+// isPerCPUSymbol reports a kernel or module symbol in the per-CPU area.
 func isPerCPUSymbol(pe *progEnv, name string) bool {
 	v := pe.view()
 	l := v.search(name)
-	return len(l) > 0 && v.percpu && l[0].mod == nil && l[0].Addr < v.firstK
+	return len(l) > 0 && v.isPerCPU(l[0])
 }
 
 // memberOffsetOf reads "struct.member" and returns the member's offset.

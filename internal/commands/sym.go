@@ -220,6 +220,7 @@ type vsym struct {
 	pseudo byte     // 0, or pseudoStart / pseudoEnd
 	mod    *kmodule // nil for kernel symbols
 	idx    int      // index in the kernel list or in mod.list
+	pcpu   bool     // a module symbol in the module's per-CPU area
 }
 
 const (
@@ -232,6 +233,10 @@ type kmodule struct {
 	name       string
 	base, size uint64
 	list       []*vsym // MODULE START, symbols by address, MODULE END
+	// pcpu are the symbols in the module's per-CPU area (struct
+	// module.percpu, percpu_size), by address: the per-CPU variables,
+	// at their per-CPU pointer.
+	pcpu []*vsym
 }
 
 // ksymView is the symbol table as crash keeps it (symbols.c):
@@ -387,11 +392,20 @@ func newView(t *symtab.Table, mods []program.Module) *ksymView {
 		syms := modSyms[m.Name]
 		sort.SliceStable(syms, func(i, j int) bool { return syms[i].Addr < syms[j].Addr })
 		for _, s := range syms {
+			s.Name = crashSymName(s.Name)
+			// A module's per-CPU variables: kallsyms has them at their
+			// per-CPU pointer with CONFIG_KALLSYMS_ALL (kernel commit
+			// e0224418516b "kallsyms: include module percpu symbols"...
+			// see kernel/module/kallsyms.c: is_core_symbol), the object
+			// file loaded by mod -s always (crash: IN_MODULE_PERCPU).
+			if m.PerCPU != 0 && s.Addr >= m.PerCPU && s.Addr < m.PerCPU+m.PerCPUSize {
+				km.pcpu = append(km.pcpu, &vsym{Sym: s, mod: km, pcpu: true})
+				continue
+			}
 			// crash keeps a module's kallsyms within its core layout.
 			if s.Addr < m.Base || s.Addr > m.Base+m.Size {
 				continue
 			}
-			s.Name = crashSymName(s.Name)
 			km.list = append(km.list, &vsym{Sym: s, mod: km})
 		}
 		km.list = append(km.list, &vsym{Sym: symtab.Sym{Name: "_MODULE_END_" + m.Name, Addr: m.Base + m.Size, Type: 'm', Module: m.Name}, pseudo: pseudoEnd, mod: km})
@@ -400,6 +414,9 @@ func newView(t *symtab.Table, mods []program.Module) *ksymView {
 			if s.pseudo == 0 {
 				v.byName[s.Name] = append(v.byName[s.Name], s)
 			}
+		}
+		for _, s := range km.pcpu {
+			v.byName[s.Name] = append(v.byName[s.Name], s)
 		}
 		v.mods = append(v.mods, km)
 	}
@@ -430,6 +447,17 @@ func (v *ksymView) exists(name string) bool { return len(v.byName[name]) > 0 }
 
 // search returns every symbol of that name: kernel ones, then modules'.
 func (v *ksymView) search(name string) []*vsym { return v.byName[name] }
+
+// isPerCPU reports a per-CPU variable: a kernel symbol before the kernel
+// text in the per-CPU section, or a module's in its per-CPU area
+// (crash's is_percpu_symbol). Its value is a per-CPU pointer: CPU n's
+// copy is at value + __per_cpu_offset[n].
+func (v *ksymView) isPerCPU(sp *vsym) bool {
+	if sp.mod != nil {
+		return sp.pcpu
+	}
+	return v.percpu && sp.pseudo == 0 && sp.Addr < v.firstK
+}
 
 // moduleOf returns the module whose core layout holds addr.
 func (v *ksymView) moduleOf(addr uint64) *kmodule {
@@ -644,6 +672,12 @@ func (v *ksymView) dumpModules(w io.Writer, mod string) {
 			switch s.pseudo {
 			case pseudoStart:
 				fmt.Fprintf(w, "%x MODULE START: %s\n", s.Addr, m.name)
+				// crash sorts the per-CPU symbols (small per-CPU
+				// pointers) first and shows them after MODULE START
+				// (symbols.c: dump_symbol_table, dump_percpu_symbols).
+				for _, p := range m.pcpu {
+					v.showSymbol(w, p, 0, 0)
+				}
 			case pseudoEnd:
 				fmt.Fprintf(w, "%x MODULE END: %s\n", s.Addr, m.name)
 			default:
@@ -678,7 +712,7 @@ func (v *ksymView) queryPadLast(w io.Writer, sub, pad string) (int, *vsym) {
 		}
 	}
 	for _, m := range v.mods {
-		for _, s := range m.list {
+		for _, s := range append(m.pcpu[:len(m.pcpu):len(m.pcpu)], m.list...) {
 			if s.pseudo != 0 {
 				continue
 			}

@@ -72,6 +72,11 @@ type Module struct {
 	Base    uint64 // core_layout.base
 	Size    uint64 // core_layout.size
 	NumSyms int
+	// PerCPU is the module's per-CPU area (struct module.percpu: a
+	// per-CPU pointer, its copy for CPU n at PerCPU+__per_cpu_offset[n];
+	// 0 when the module has no per-CPU variables), PerCPUSize its size
+	// (percpu_size, the size of the .data..percpu section).
+	PerCPU, PerCPUSize uint64
 }
 
 // Translate returns the physical address of a kernel virtual address.

@@ -259,6 +259,13 @@ func (p *Program) moduleObjectSyms(m Module, osyms []dwarfx.ObjSym, secs []Modul
 		secAddr[s.Name] = s.Addr
 	}
 	found := map[string]bool{}
+	if _, ok := secAddr[".data..percpu"]; ok {
+		// crash places the per-CPU section at module.percpu whether
+		// kallsyms names its symbols or not (symbols.c:
+		// store_section_data; kallsyms has them only with
+		// CONFIG_KALLSYMS_ALL, kernel/module/kallsyms.c: is_core_symbol).
+		found[".data..percpu"] = true
+	}
 	for _, o := range osyms {
 		if _, ok := kall[o.Name]; ok && o.Section != "" && o.Type != 3 && o.Type != 4 {
 			found[o.Section] = true

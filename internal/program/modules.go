@@ -11,6 +11,10 @@ const (
 	maxModules    = 1 << 14
 	maxModSymbols = 1 << 20
 	elf64SymSize  = 24
+	// maxModPerCPU caps struct module.percpu_size: a module's per-CPU
+	// section comes from the per-CPU area's reserved chunk
+	// (PERCPU_MODULE_RESERVE, 8 KiB in include/linux/percpu.h).
+	maxModPerCPU = 1 << 24
 )
 
 // loadModules walks the kernel's `modules` list (struct module.list) and
@@ -54,6 +58,10 @@ func (s *state) walkModules() ([]Module, []symtab.Sym, error) {
 		return nil, nil, fmt.Errorf("struct module has neither core_layout nor mem")
 	}
 	_ = layout
+	// Per-CPU variables (CONFIG_SMP; kernel/module/main.c:
+	// percpu_modalloc).
+	offPcpu, errPcpu := s.off("module", "percpu")
+	offPcpuSize, errPcpuSize := s.off("module", "percpu_size")
 	offKallsyms, errK := s.off("module", "kallsyms")
 	offSymtab, _ := s.off("mod_kallsyms", "symtab")
 	offNum, _ := s.off("mod_kallsyms", "num_symtab")
@@ -89,6 +97,13 @@ func (s *state) walkModules() ([]Module, []symtab.Sym, error) {
 		m.Base, _ = s.readU64(maddr + offBase)
 		if sz, err := s.readU32(maddr + offSize); err == nil {
 			m.Size = uint64(sz)
+		}
+		if errPcpu == nil && errPcpuSize == nil {
+			if pc, err := s.readU64(maddr + offPcpu); err == nil && pc != 0 {
+				if sz, err := s.readU32(maddr + offPcpuSize); err == nil && sz != 0 && sz <= maxModPerCPU {
+					m.PerCPU, m.PerCPUSize = pc, uint64(sz)
+				}
+			}
 		}
 		if errK == nil {
 			ms, err := s.moduleSyms(m, maddr+offKallsyms, offSymtab, offNum, offStrtab, offTypetab, errT == nil)

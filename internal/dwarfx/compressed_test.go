@@ -56,7 +56,9 @@ func rigModule(tb testing.TB) []byte {
 
 // kdive_rig.ko compressed every way opens (OpenObject, from a file) as the
 // same object as the plain file: sections, symbols, .modinfo, build ID;
-// a concatenation of two xz streams with padding too.
+// a concatenation of two xz streams with padding too, and a plain file
+// whose name says gzip (the file names here end in neither .xz nor .zst:
+// the magic decides).
 func TestOpenCompressedObject(t *testing.T) {
 	data := rigModule(t)
 	plain, err := ParseObject("plain", data)
@@ -77,6 +79,8 @@ func TestOpenCompressedObject(t *testing.T) {
 	hw.Write(data[len(data)/2:])
 	hw.Close()
 	comp["xz-two-streams"] = half.Bytes()
+	// The magic decides, not the name: a plain file named .gz.
+	comp["plain-named.gz"] = data
 	for name, b := range comp {
 		path := filepath.Join(dir, "kdive_rig.ko."+name)
 		os.WriteFile(path, b, 0o644)

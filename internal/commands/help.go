@@ -111,6 +111,11 @@ func HelpScreen(w io.Writer) {
 			if k >= n {
 				break
 			}
+			if len(names[k]) >= 15 {
+				// add-symbol-file: crash has no name this long.
+				fmt.Fprintf(w, "%s ", names[k])
+				continue
+			}
 			fmt.Fprintf(w, "%-15s", names[k])
 		}
 		fmt.Fprintf(w, "\n")

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // Standard and extended opcodes (DWARF 5, 6.2.5).
@@ -99,6 +100,9 @@ type lineTable struct {
 	hasCompDir bool
 	subs       []*subfile // gdb's lookup order: the unit's own file first
 	fileSub    []int      // file index -> subs index (-1: none)
+
+	exportOnce sync.Once
+	exported   *UnitLines // UnitLinesAt's copy
 }
 
 // parseLineHeader reads the header of the line program at off. strs

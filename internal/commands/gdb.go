@@ -1,0 +1,53 @@
+package commands
+
+// gdb: crash's "gdb COMMAND": the command goes to the embedded gdb. kdive
+// has no gdb: it runs its own versions of the gdb commands crash users
+// type (disassemble, add-symbol-file, info symbol/line/address, and the
+// print and type commands kdive shares with crash).
+
+import (
+	"errors"
+	"fmt"
+)
+
+func init() {
+	Register(&Command{
+		Name:    "gdb",
+		Summary: "run a gdb command",
+		Usage:   "command ...",
+		Help: `  Runs a gdb command, as crash passes it to its embedded gdb.  kdive has
+  no gdb: it runs its own versions of the gdb commands crash users type:
+  disassemble, add-symbol-file, info symbol, info line, info address, and
+  p (print), ptype, whatis.  These also work without the "gdb" prefix.
+
+EXAMPLES
+    kdive> gdb info symbol 0xffffffffbd2093da
+    schedule + 90 in section .text
+    kdive> gdb disassemble /r kdive_rig_null_deref`,
+		Run: runGdb,
+	})
+}
+
+// gdbCommands are the gdb commands kdive runs.
+var gdbCommands = map[string]string{
+	"disassemble": "disassemble", "disas": "disassemble",
+	"add-symbol-file": "add-symbol-file",
+	"info":            "info",
+	"p":               "p", "print": "p",
+	"ptype": "ptype", "whatis": "whatis",
+}
+
+func runGdb(env *Env, args []string) error {
+	if len(args) == 0 {
+		return errors.New("a gdb command is required")
+	}
+	name, ok := gdbCommands[args[0]]
+	var c *Command
+	if ok {
+		c = Lookup(name)
+	}
+	if c == nil {
+		return fmt.Errorf("%s: kdive runs no gdb: of gdb's commands it has disassemble, add-symbol-file, info symbol|line|address, p, ptype, whatis", args[0])
+	}
+	return c.Run(env, args[1:])
+}

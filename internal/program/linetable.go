@@ -1,0 +1,49 @@
+package program
+
+import "kdive/internal/dwarfx"
+
+// UnitLines is a compile unit's per-file line tables (gdb's symtabs) for
+// gdb's disassemble /m and /s and info line.
+type UnitLines = dwarfx.UnitLines
+
+// LineTable is the line tables of the unit that covers a kernel address,
+// with the bias to subtract from a kernel address to get the tables' own
+// addresses (the vmlinux's link-time addresses; 0 for a module's, which
+// are relocated).
+type LineTable struct {
+	*dwarfx.UnitLines
+	Bias uint64
+}
+
+// LineTableAt returns the line tables of the unit holding the kernel text
+// address addr (the vmlinux's DWARF, or a module's once mod -s or
+// add-symbol-file loaded it); ok is false when no DWARF covers addr.
+func (p *Program) LineTableAt(addr uint64) (LineTable, bool) {
+	for _, s := range p.lineSources(addr) {
+		u, err := s.Index.UnitLinesAt(addr - s.Bias)
+		if err != nil || u == nil {
+			continue
+		}
+		if _, ok := u.Find(addr - s.Bias); ok {
+			return LineTable{UnitLines: u, Bias: s.Bias}, true
+		}
+	}
+	return LineTable{}, false
+}
+
+// FindLine is gdb's find_pc_line for a kernel address of the table: the
+// file, line and the line's range [Start, End) in kernel addresses.
+func (t LineTable) FindLine(addr uint64) (dwarfx.PCLine, bool) {
+	if t.UnitLines == nil {
+		return dwarfx.PCLine{}, false
+	}
+	l, ok := t.Find(addr - t.Bias)
+	if !ok {
+		return l, false
+	}
+	l.Start += t.Bias
+	if l.End != 0 {
+		l.End += t.Bias
+	}
+	return l, true
+}

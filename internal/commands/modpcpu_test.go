@@ -185,3 +185,52 @@ func TestModPerCPUExtGolden(t *testing.T) {
 		})
 	}
 }
+
+// The kernel's per-CPU variables without the vmlinux: kallsyms has them
+// as absolute symbols ('A', scripts/kallsyms --absolute-percpu) at their
+// per-CPU offsets, the dump's BTF has their VARs; p SYM, p SYM:cpus and
+// struct T SYM:cpus print what they print with the vmlinux, and each
+// CPU's cpu_number is its number.
+func TestKernelPerCPUWithoutVmlinux(t *testing.T) {
+	dump := testcorpus.File(t, "oops-proc", testcorpus.KdumpLZO)
+	with := openProg(t, testcorpus.Vmlinux(t), dump)
+	without := openProg(t, "", dump)
+	run := func(p *program.Program, line string) string {
+		t.Helper()
+		out, errs, err := runModLine(p, line)
+		if err != nil || errs != "" {
+			t.Fatalf("%s: %v (stderr %q)", line, err, errs)
+		}
+		return out
+	}
+	for _, cmd := range []string{
+		"p runqueues",
+		"p cpu_number:a",
+		"px irq_stat:1",
+		"p this_cpu_off:0",
+		"struct rq.cpu,nr_running runqueues:a",
+		"struct irq_cpustat_t.__nmi_count irq_stat:0",
+	} {
+		if got, want := run(without, cmd), run(with, cmd); got != want {
+			t.Errorf("%s without vmlinux:\n%s\nwith:\n%s", cmd, got, want)
+		}
+	}
+	off0, _ := without.PerCPUOffset(0)
+	off1, _ := without.PerCPUOffset(1)
+	want := "per_cpu(cpu_number, 0) = $N = 0\nper_cpu(cpu_number, 1) = $N = 1\n"
+	if got := historyRef.ReplaceAllString(run(without, "p cpu_number:a"), "$$N = "); got != want {
+		t.Errorf("p cpu_number:a: %q, want %q", got, want)
+	}
+	// this_cpu_off holds each CPU's own __per_cpu_offset.
+	if got, want := historyRef.ReplaceAllString(run(without, "px this_cpu_off:a"), "$$N = "),
+		fmt.Sprintf("per_cpu(this_cpu_off, 0) = $N = %#x\nper_cpu(this_cpu_off, 1) = $N = %#x\n", off0, off1); got != want {
+		t.Errorf("px this_cpu_off:a: %q, want %q", got, want)
+	}
+	if got := run(without, "sym runqueues"); !strings.HasSuffix(got, " (A) runqueues\n") {
+		t.Errorf("sym runqueues: %q", got)
+	}
+	// The section bounds are not variables.
+	if got, _, _ := runModLine(without, "p __per_cpu_end"); strings.Contains(got, "PER-CPU") {
+		t.Errorf("p __per_cpu_end: %q", got)
+	}
+}

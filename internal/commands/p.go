@@ -352,7 +352,13 @@ func pPerCPU(env *Env, pe *progEnv, name string, po expr.PrintOpts, cpuspec stri
 	}
 	switch l[0].Type {
 	case 'd', 'D', 'V':
-	case 'a', 'A', 'b', 'B':
+	case 'A':
+		// A kernel per-CPU variable of kallsyms (see newView), or a
+		// module's; not the section bounds.
+		if l[0].mod == nil && (!v.kallsyms || strings.HasPrefix(name, "__per_cpu_")) {
+			return false, nil
+		}
+	case 'a', 'b', 'B':
 		// A module's per-CPU variable: kallsyms calls it absolute
 		// (kernel/module/kallsyms.c: elf_type), a file .bss-like
 		// when it is zero-initialized.

@@ -253,6 +253,9 @@ type ksymView struct {
 
 	firstK     uint64 // crash's first_ksymbol: _text or _stext
 	percpu     bool   // the kernel has per-CPU symbols before firstK
+	// kallsyms: the kernel's symbols come from the dump's kallsyms (no
+	// vmlinux), where the per-CPU variables are absolute ('A').
+	kallsyms bool
 	stext      uint64 // kernel text bounds, for is_kernel_text
 	etext      uint64
 	sinittext  uint64
@@ -304,6 +307,7 @@ func newView(t *symtab.Table, mods []program.Module) *ksymView {
 	var all []symtab.Sym
 	if t != nil {
 		all = t.All()
+		v.kallsyms = strings.HasPrefix(t.Source, "kallsyms")
 	}
 	for _, s := range all {
 		if s.Name == "" {
@@ -337,6 +341,10 @@ func newView(t *symtab.Table, mods []program.Module) *ksymView {
 				v.percpu = true
 			case v.percpu && (strings.HasPrefix(s.Name, "per_cpu") || s.Name == "__per_cpu_end" ||
 				s.Type == 'V' || s.Type == 'd' || s.Type == 'D'):
+			case v.percpu && v.kallsyms && s.Type == 'A':
+				// kallsyms' per-CPU variables: scripts/kallsyms
+				// --absolute-percpu makes them absolute (the vmlinux's
+				// symbol table has them as data, which crash keeps).
 			default:
 				continue
 			}

@@ -253,9 +253,7 @@ type ksymView struct {
 
 	firstK     uint64 // crash's first_ksymbol: _text or _stext
 	percpu     bool   // the kernel has per-CPU symbols before firstK
-	// kallsyms: the kernel's symbols come from the dump's kallsyms (no
-	// vmlinux), where the per-CPU variables are absolute ('A').
-	kallsyms bool
+	kallsyms   bool   // symbols from the dump's kallsyms: per-CPU ones are 'A'
 	stext      uint64 // kernel text bounds, for is_kernel_text
 	etext      uint64
 	sinittext  uint64

@@ -115,12 +115,8 @@ type SourceLineInfo struct {
 // (a relative directory is relative to the current directory), else the
 // name in the current directory.
 func readSource(s SourceLineInfo) ([]string, error) {
-	cands := []string{s.File}
-	if !filepath.IsAbs(s.Name) {
-		cands = append(cands, s.Name)
-	}
 	var lastErr error
-	for _, p := range cands {
+	for _, p := range sourceCandidates(s) {
 		f, err := os.Open(p)
 		if err != nil {
 			lastErr = err
@@ -139,4 +135,13 @@ func readSource(s SourceLineInfo) ([]string, error) {
 		return lines, sc.Err()
 	}
 	return nil, lastErr
+}
+
+// sourceCandidates are the paths readSource tries, in order.
+func sourceCandidates(s SourceLineInfo) []string {
+	cands := []string{s.File}
+	if !filepath.IsAbs(s.Name) {
+		cands = append(cands, s.Name)
+	}
+	return cands
 }

@@ -163,6 +163,7 @@ type gdbDis struct {
 	pc    uint64 // the current context's PC (hasPC)
 	hasPC bool
 	d     *disassembler
+	lo    uint64 // the start of the range dumped
 }
 
 // function disassembles the function that holds addr.
@@ -218,6 +219,7 @@ func (g *gdbDis) functionRange(addr uint64) (string, uint64, uint64, error) {
 // function's name ("" for a range: each line then names its symbol).
 func (g *gdbDis) dump(lo, hi, _, _ uint64, fn string) error {
 	g.d = &disassembler{prog: g.prog, v: g.v, radix: 10}
+	g.lo = lo
 	if g.flags&(gdbDisSource|gdbDisSourceDeprecated) != 0 {
 		if t, ok := g.prog.LineTableAt(lo); ok {
 			if g.flags&gdbDisSource != 0 {

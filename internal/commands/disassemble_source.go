@@ -10,6 +10,7 @@ package commands
 
 import (
 	"fmt"
+	"os"
 	"sort"
 
 	"kdive/internal/arch/amd64"
@@ -46,8 +47,12 @@ func (g *gdbDis) sourceLine(t program.LineTable, fi, line int) {
 	key := srcKey{t.Key, fi}
 	text, seen := ls.text[f.Path]
 	if !seen {
-		if lines, err := readSource(SourceLineInfo{Name: f.Name, File: f.Path, Dir: t.Dir}); err == nil {
+		info := SourceLineInfo{Name: f.Name, File: f.Path, Dir: t.Dir}
+		if lines, err := readSource(info); err == nil {
 			text = append([]string{}, lines...)
+			if g.sourceNewer(info, t) {
+				fmt.Fprintf(g.env.Out, "warning: Source file is more recent than executable.\n")
+			}
 		}
 		ls.text[f.Path] = text
 	}
@@ -262,4 +267,24 @@ func decodeLen(code []byte, pc uint64) int {
 		return 1
 	}
 	return in.Len
+}
+
+// sourceNewer reports whether the source file read for info is newer than
+// the object file of the code (the module's .ko, else the vmlinux), as
+// gdb warns.
+func (g *gdbDis) sourceNewer(info SourceLineInfo, t program.LineTable) bool {
+	obj := g.prog.VmlinuxPath
+	if md := g.prog.ModuleDebugAt(g.lo); md != nil {
+		obj = md.Path
+	}
+	ost, err := os.Stat(obj)
+	if obj == "" || err != nil {
+		return false
+	}
+	for _, p := range sourceCandidates(info) {
+		if st, err := os.Stat(p); err == nil {
+			return st.ModTime().After(ost.ModTime())
+		}
+	}
+	return false
 }

@@ -60,3 +60,181 @@ func TestGdbCommandsGolden(t *testing.T) {
 		}
 	}
 }
+
+// With the rig module's source in the current directory (copied there
+// now: newer than the .ko, so gdb warns once), disassemble /m and /s show
+// the source text as crash 8.0.2 does (the seed investigation's
+// "disassemble /m" after add-symbol-file).
+func TestGdbCommandsSourceGolden(t *testing.T) {
+	b, err := os.ReadFile("testdata/gdbcmds-src-oops-proc.golden")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gdbcmdsSteps(t) // the corpus check
+	src, err := os.ReadFile(filepath.Join(testcorpus.Dir(t), "modules", "kdive_rig.c"))
+	if err != nil {
+		t.Skip(err)
+	}
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "testdata/rig/module"), 0o755)
+	if err := os.WriteFile(filepath.Join(dir, "testdata/rig/module/kdive_rig.c"), src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	p := linesOpen(t, true)
+	defer p.Close()
+	for _, part := range strings.Split(string(b), "@@@ ")[1:] {
+		cmd, want, _ := strings.Cut(part, "\n")
+		if got := gdbcmdsRun(t, p, cmd); got != want {
+			t.Errorf("%s: differs from crash:\n%s", cmd, rdsymFirstDiff(want, got))
+		}
+	}
+}
+
+// gdbcmdsGoldenOut is the golden's output of one command.
+func gdbcmdsGoldenOut(t *testing.T, cmd string) string {
+	for _, s := range gdbcmdsSteps(t) {
+		if s.cmd == cmd {
+			return s.want
+		}
+	}
+	t.Fatalf("no %q in the golden", cmd)
+	return ""
+}
+
+// Without the vmlinux (kallsyms, no line tables): a kernel function's
+// dump is crash's with the vmlinux (its end found without a symbol size),
+// /m and /s show the instructions alone as gdb does without line
+// information, a module function disassembles from kallsyms before any
+// object file is loaded, and info says what gdb says of a symbol without
+// debug information.
+func TestGdbCommandsNoVmlinux(t *testing.T) {
+	plain := gdbcmdsGoldenOut(t, "disassemble schedule")
+	raw := gdbcmdsGoldenOut(t, "disassemble /r schedule")
+	rawMod := gdbcmdsGoldenOut(t, "disassemble /r kdive_rig_null_deref")
+	p := linesOpen(t, false)
+	defer p.Close()
+	for cmd, want := range map[string]string{
+		"disassemble schedule":                plain,
+		"disassemble /m schedule":             plain,
+		"disassemble /s schedule":             plain,
+		"disassemble /r schedule":             raw,
+		"gdb disassemble /r schedule+90":      raw,
+		"disassemble /r kdive_rig_null_deref": rawMod,
+		"info line schedule":                  "No line number information available for address 0xffffffffbd209380 <schedule>\n",
+		"info line *0xffffffffbd2093da":       "No line number information available for address 0xffffffffbd2093da <schedule+90>\n",
+		"info address schedule":               "Symbol \"schedule\" is at 0xffffffffbd209380 in a file compiled without debugging.\n",
+		"info symbol 0xffffffffbd2093da":      "schedule + 90 in section .text\n",
+		"info symbol 0xffffffffc0520010":      "kdive_rig_null_deref + 16 in section .text of kdive_rig\n",
+		"info symbol &jiffies":                "jiffies in section .data\n",
+	} {
+		if got := gdbcmdsRun(t, p, cmd); got != want {
+			t.Errorf("%s:\n%s", cmd, rdsymFirstDiff(want, got))
+		}
+	}
+}
+
+// Bad input: one line naming the problem, and the next command works.
+func TestGdbCommandsBadInput(t *testing.T) {
+	gdbcmdsSteps(t)
+	p := linesOpen(t, true)
+	defer p.Close()
+	rig := filepath.Join(os.Getenv("HOME"), ".cache/kdive/dbg-"+testcorpus.KernelVersion(t),
+		"usr/lib/debug/lib/modules", testcorpus.KernelVersion(t), "kernel/net/key/af_key.ko")
+	cases := map[string]string{
+		"disassemble nosuchfunc":                            "disassemble: No symbol \"nosuchfunc\" in current context.\n",
+		"disassemble 0x1234":                                "disassemble: No function contains specified address (0x1234).\n",
+		"disassemble jiffies":                               "disassemble: No function contains specified address (0xffffffffbe2079c0).\n",
+		"disassemble /x schedule":                           "disassemble: Invalid disassembly modifier.\n",
+		"disassemble /m /s schedule":                        "disassemble: Cannot specify both /m and /s.\n",
+		"disassemble 0xffffffffbd209390,0xffffffffbd209380": "disassemble: invalid range: 0xffffffffbd209390,0xffffffffbd209380: the end is before the start\n",
+		"disassemble 0xffffffffbd209380,+0x2000000":         "disassemble: range 0xffffffffbd209380,0xffffffffbf209380: more than 1048576 bytes\n",
+		"disassemble 0xffffffffc0523ffe,+4":                 "Dump of assembler code from 0xffffffffc0523ffe to 0xffffffffc0524002:\n   0xffffffffc0523ffe:\tadd    %al,(%rax)\ndisassemble: Cannot access memory at address 0xffffffffc0524000\n",
+		"info symbol 0x1234":                                "No symbol matches 0x1234.\n",
+		"info address nosuch":                               "info: No symbol \"nosuch\" in current context.\n",
+		"info line nosuch":                                  "info: Function \"nosuch\" not defined.\n",
+		"info line *0x1234":                                 "No line number information available for address 0x1234\n",
+		"info frob":                                         "info: Undefined info command: \"frob\".  Try \"help info\".\n",
+		"gdb frob x":                                        "gdb: frob: kdive runs no gdb: of gdb's commands it has disassemble, add-symbol-file, info symbol|line|address, p, ptype, whatis\n",
+		"add-symbol-file /nonexistent.ko 0x1":               "add-symbol-file: /nonexistent.ko: No such file or directory.\n",
+		"add-symbol-file /etc/hostname 0x1":                 "add-symbol-file: /etc/hostname: not in executable format: file format not recognized\n",
+	}
+	if _, err := os.Stat(rig); err == nil {
+		cases["add-symbol-file "+rig+" 0xffffffffc0520000"] = "add-symbol-file: " + rig + " is module af_key, which is not loaded in the dump: kdive places only loaded modules' sections\n"
+	}
+	if _, err := os.Stat("/etc/hostname"); err != nil {
+		delete(cases, "add-symbol-file /etc/hostname 0x1")
+	}
+	for cmd, want := range cases {
+		if got := gdbcmdsRun(t, p, cmd); got != want {
+			t.Errorf("%s:\n%s", cmd, rdsymFirstDiff(want, got))
+		}
+		// The session goes on.
+		if got := gdbcmdsRun(t, p, "info symbol 0xffffffffbd2093da"); got != "schedule + 90 in section .text\n" {
+			t.Fatalf("after %s: info symbol: %q", cmd, got)
+		}
+	}
+}
+
+// add-symbol-file with addresses that are not the module's: one line each
+// says so, the module's real layout is used (its data symbol where the
+// kernel put it); loading twice keeps the first file.
+func TestAddSymbolFileLayout(t *testing.T) {
+	gdbcmdsSteps(t)
+	p := linesOpen(t, true)
+	defer p.Close()
+	got := gdbcmdsRun(t, p, "add-symbol-file KO 0xffffffffc0521000 -s .data 0xffffffffc0522000")
+	want := "add symbol table from file \"KO\" at\n\t.text_addr = 0xffffffffc0521000\n\t.data_addr = 0xffffffffc0522000\nReading symbols from KO...\n" +
+		"add-symbol-file: module kdive_rig's .text is at 0xffffffffc0520000, not 0xffffffffc0521000: using the module's section addresses\n" +
+		"add-symbol-file: module kdive_rig's .data is at 0xffffffffc0522010, not 0xffffffffc0522000: using the module's section addresses\n"
+	if got != want {
+		t.Errorf("add-symbol-file:\n%s", rdsymFirstDiff(want, got))
+	}
+	if md := p.ModuleDebugOf("kdive_rig"); md == nil || md.Index == nil {
+		t.Fatalf("kdive_rig's object file not loaded: %+v", md)
+	}
+	for cmd, want := range map[string]string{
+		"info address kdive_rig_global":  "Symbol \"kdive_rig_global\" is static storage at address 0xffffffffc0522010.\n",
+		"info symbol 0xffffffffc0522020": "kdive_rig_global + 16 in section .data of CORPUS/modules/kdive_rig.ko\n",
+		"mod -s kdive_rig KO":            "",
+	} {
+		got := gdbcmdsRun(t, p, cmd)
+		if cmd == "mod -s kdive_rig KO" {
+			if !strings.Contains(got, " kdive_rig ") || !strings.Contains(got, "KO") {
+				t.Errorf("mod -s after add-symbol-file: %q", got)
+			}
+			continue
+		}
+		if got != want {
+			t.Errorf("%s:\n%s", cmd, rdsymFirstDiff(want, got))
+		}
+	}
+	// Without an address: the module's own .text.
+	got = gdbcmdsRun(t, p, "add-symbol-file KO")
+	if want := "add symbol table from file \"KO\" at\n\t.text_addr = 0xffffffffc0520000\nReading symbols from KO...\n"; got != want {
+		t.Errorf("add-symbol-file KO:\n%s", rdsymFirstDiff(want, got))
+	}
+}
+
+// disassemble without a location is the function of the current
+// context's PC, which "=> " marks (frame #0 of bt: machine_kexec on the
+// oops-proc dump's panic task); a function not holding it has no mark.
+func TestDisassembleContextPC(t *testing.T) {
+	gdbcmdsSteps(t)
+	p := linesOpen(t, true)
+	defer p.Close()
+	got := gdbcmdsRun(t, p, "disassemble")
+	if !strings.HasPrefix(got, "Dump of assembler code for function machine_kexec:\n") ||
+		strings.Count(got, "\n=> ") != 1 || !strings.HasSuffix(got, "End of assembler dump.\n") {
+		t.Fatalf("disassemble:\n%s", got)
+	}
+	bt := gdbcmdsRun(t, p, "bt")
+	_, after, _ := strings.Cut(got, "\n=> 0x")
+	pc, _, _ := strings.Cut(after, " ")
+	if !strings.Contains(bt, "machine_kexec at "+pc+"\n") {
+		t.Errorf("the marked PC 0x%s is not bt's frame #0:\n%s", pc, bt)
+	}
+	if strings.Contains(gdbcmdsRun(t, p, "disassemble schedule"), "=>") {
+		t.Errorf("schedule marked")
+	}
+}

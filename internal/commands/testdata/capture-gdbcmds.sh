@@ -25,3 +25,18 @@ echo q >>"$in"
 	echo "# crash $(crash -v 2>/dev/null | sed -n 's/^crash \([0-9.]*\).*/\1/p' | head -1) output of gdbcmds.cmds on oops-proc/vmcore.elf (rig-hash $(cat "$corpus/rig-hash")); made by capture-gdbcmds.sh"
 	cd /tmp && crash -s "$corpus/vmlinux" "$corpus/oops-proc/vmcore.elf" -i "$in" 2>&1 | sed -n '/^@@@ /,$p' | sed "s|$ko|KO|g; s|$real|CORPUS|g"
 } >"$here/gdbcmds-oops-proc.golden"
+
+# With the module's source in the current directory: gdbcmds-src.cmds into
+# gdbcmds-src-oops-proc.golden.
+src=$(mktemp -d)
+trap 'rm -rf "$in" "$src"' EXIT
+mkdir -p "$src/testdata/rig/module"
+cp "$corpus/modules/kdive_rig.c" "$src/testdata/rig/module/"
+grep -v '^#' "$here/gdbcmds-src.cmds" | grep -v '^$' | while IFS= read -r cmd; do
+	printf "!echo '@@@ %s'\n%s\n" "$cmd" "$cmd" | sed "s|KO|$ko|g"
+done >"$in"
+echo q >>"$in"
+{
+	echo "# crash $(crash -v 2>/dev/null | sed -n 's/^crash \([0-9.]*\).*/\1/p' | head -1) output of gdbcmds-src.cmds on oops-proc/vmcore.elf (rig-hash $(cat "$corpus/rig-hash")); made by capture-gdbcmds.sh"
+	cd "$src" && crash -s "$corpus/vmlinux" "$corpus/oops-proc/vmcore.elf" -i "$in" 2>&1 | sed -n '/^@@@ /,$p' | sed "s|$ko|KO|g; s|$real|CORPUS|g"
+} >"$here/gdbcmds-src-oops-proc.golden"

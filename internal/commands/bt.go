@@ -80,7 +80,16 @@ func init() {
         -e  search the whole task stack for possible exception frames
             (a struct pt_regs whose segments, flags, RIP and RSP are
             plausible), each shown as a KERNEL-MODE or USER-MODE
-            EXCEPTION FRAME with its registers.
+            EXCEPTION FRAME with its registers.  The checks are crash's
+            (x86_64_eframe_verify): RFLAGS bit 1 set and its read-as-zero
+            bits clear; kernel CS 0x10 with a kernel text RIP and a
+            kernel RSP (any RSP on a double-fault or NMI stack, a user RSP
+            on an exception stack), RSP just above the frame, or a RIP in
+            the vmalloc, vmemmap, module, vsyscall or cpu_entry_area
+            ranges that translates; user CS 0x33/0x23 with SS 0x2b and a
+            user RIP and RSP (or a RIP in the vsyscall page).  Like
+            crash's search, a kernel-mode frame whose RSP is in the
+            task's user stack is not taken on the task stack.
         -E  the same search on each CPU's IRQ stack and exception stacks
             (with -c, only those CPUs').
         -r  the raw task stack, every word, as rd -s shows it.

@@ -58,7 +58,8 @@ func init() {
             other context was chosen with set).
         -g  every thread in the task's thread group.
     -R ref  only the traces that contain ref: a function name or a
-            text address in hexadecimal.
+            text address in hexadecimal; each is followed by a blank
+            line, as crash prints them (also under foreach).
      -S sp  start the walk at stack address sp: the word there is taken
             as a return address (with -I, ip is the first frame's
             instruction and sp its stack pointer).
@@ -335,7 +336,15 @@ func runBt(env *Env, args []string) error {
 			btHeader(&buf, t, k.CPUOf(t.Addr))
 			fmt.Fprintf(&buf, "bt: %v\n", err)
 		}
-		if o.ref != "" && !btRefers(p, k, t.Addr, o.ref) {
+		if o.ref != "" {
+			if !btRefers(p, k, t.Addr, o.ref) {
+				continue
+			}
+			// crash's back_trace with a reference: the header, the
+			// trace and a blank line, for each task whose trace has it
+			// (kernel.c: BT_REFERENCE_FOUND), no separator between.
+			env.Out.Write(buf.Bytes())
+			fmt.Fprintln(env.Out)
 			continue
 		}
 		if printed > 0 {

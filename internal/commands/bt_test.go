@@ -142,7 +142,7 @@ func TestBtOptionsCorpus(t *testing.T) {
 	if c := strings.Count(all, "PID: "); c != 2 || !strings.Contains(all, def) || !strings.Contains(all, "--- <NMI exception stack> ---\n") {
 		t.Errorf("bt -a (%d tasks):\n%s", c, all)
 	}
-	if r := runBtOn(t, p, "-a", "-R", "kdive_rig_write"); r != def {
+	if r := runBtOn(t, p, "-a", "-R", "kdive_rig_write"); r != def+"\n" {
 		t.Errorf("bt -a -R kdive_rig_write:\n%s", r)
 	}
 	if r := runBtOn(t, p, "-a", "-R", "no_such_function"); r != "" {

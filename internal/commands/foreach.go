@@ -241,9 +241,9 @@ func runForeach(env *Env, args []string) error {
 // fd->reference); task -R prints its own header per task, and vm -R
 // (memory.c vm_area_dump) prints print_task_header(fp, tc, 0), the mm
 // line and the matching VMAs, then a blank line of its own, only for a
-// task with a match.
+// task with a match; so does bt -R with the trace (kernel.c back_trace).
 func (s *foreachSel) refBlocks() bool {
-	return s.reference && len(s.keywords) == 1 && (s.keywords[0] == "task" || s.keywords[0] == "vm")
+	return s.reference && len(s.keywords) == 1 && (s.keywords[0] == "task" || s.keywords[0] == "vm" || s.keywords[0] == "bt")
 }
 
 func (s *foreachSel) matches(t tasks.Task) bool {

@@ -178,3 +178,38 @@ func TestForeachVmRefCorpus(t *testing.T) {
 		})
 	}
 }
+
+// bt -R and foreach bt -R print, as crash's back_trace does with a
+// reference, each trace that has it followed by a blank line and no
+// separator (crash on sysrq: "bt -R panic", "foreach bt -R panic" and
+// "bt -a -R default_do_nmi" are each one trace and one blank line). With
+// and without vmlinux.
+func TestForeachBtRefCorpus(t *testing.T) {
+	for name, p := range openBoth(t, "sysrq") {
+		t.Run(name, func(t *testing.T) {
+			bt := runCmd(t, p, "bt")
+			if got := runCmd(t, p, "bt", "-R", "panic"); got != bt+"\n" {
+				t.Errorf("bt -R panic:\n%q\nbt:\n%q", got, bt)
+			}
+			if got := runCmd(t, p, "foreach", "bt", "-R", "panic"); got != bt+"\n" {
+				t.Errorf("foreach bt -R panic:\n%s", got)
+			}
+			cpu0 := runCmd(t, p, "bt", "-c", "0")
+			if got := runCmd(t, p, "bt", "-a", "-R", "default_do_nmi"); got != cpu0+"\n" {
+				t.Errorf("bt -a -R default_do_nmi:\n%s", got)
+			}
+			// Several matches: blocks of trace + blank line, back to back.
+			sched := runCmd(t, p, "foreach", "bt", "-R", "schedule")
+			blocks := strings.Split(strings.TrimSuffix(sched, "\n\n"), "\n\n")
+			if len(blocks) < 10 || strings.Contains(sched, "\n\n\n") || !strings.HasSuffix(sched, "\n\n") {
+				t.Errorf("foreach bt -R schedule: %d blocks:\n%s", len(blocks), sched)
+			}
+			for _, b := range blocks[:3] {
+				a := taskHdr.FindStringSubmatch(b)
+				if a == nil || runCmd(t, p, "bt", a[2])+"\n" != b+"\n\n" {
+					t.Errorf("foreach bt -R schedule block:\n%s", b)
+				}
+			}
+		})
+	}
+}

@@ -156,14 +156,15 @@ const maxDisassembleBytes = 1 << 20
 
 // gdbDis is one disassemble command's state.
 type gdbDis struct {
-	env   *Env
-	prog  *program.Program
-	v     *ksymView
-	flags int
-	pc    uint64 // the current context's PC (hasPC)
-	hasPC bool
-	d     *disassembler
-	lo    uint64 // the start of the range dumped
+	env    *Env
+	prog   *program.Program
+	v      *ksymView
+	flags  int
+	pc     uint64 // the current context's PC (hasPC)
+	hasPC  bool
+	d      *disassembler
+	lo     uint64 // the start of the range dumped
+	fnAddr uint64 // the function's entry: <+OFF> is from it
 }
 
 // function disassembles the function that holds addr.
@@ -171,6 +172,29 @@ func (g *gdbDis) function(addr uint64) error {
 	name, lo, hi, err := g.functionRange(addr)
 	if err != nil {
 		return err
+	}
+	g.fnAddr = lo
+	// A function in several pieces (a .cold part): gdb dumps each range
+	// of its DWARF block, offsets from its entry.
+	if f, ok := g.prog.FunctionAt(addr); ok && len(f.Ranges) > 1 {
+		if sp, off, ok := g.v.valueSearch(f.Entry); ok && off == 0 && sp.pseudo == 0 {
+			name = sp.Name
+		} else if f.Name != "" {
+			name = f.Name
+		}
+		g.fnAddr = f.Entry
+		fmt.Fprintf(g.env.Out, "Dump of assembler code for function %s:\n", name)
+		for _, r := range f.Ranges {
+			if r[1] <= r[0] || r[1]-r[0] > maxDisassembleBytes {
+				return fmt.Errorf("%s: implausible range 0x%x to 0x%x", name, r[0], r[1])
+			}
+			fmt.Fprintf(g.env.Out, "Address range 0x%x to 0x%x:\n", r[0], r[1])
+			if err := g.dump(r[0], r[1], r[0], r[1], name); err != nil {
+				return err
+			}
+		}
+		fmt.Fprintf(g.env.Out, "End of assembler dump.\n")
+		return nil
 	}
 	fmt.Fprintf(g.env.Out, "Dump of assembler code for function %s:\n", name)
 	if err := g.dump(lo, hi, lo, hi, name); err != nil {
@@ -266,7 +290,7 @@ func (g *gdbDis) insnLine(in amd64.Inst, code []byte, fn string) string {
 			name = sp.mod.name
 		}
 		if fn != "" {
-			fmt.Fprintf(&b, " <+%d>", off)
+			fmt.Fprintf(&b, " <+%d>", in.Addr-g.fnAddr)
 		} else {
 			fmt.Fprintf(&b, " <%s+%d>", name, off)
 		}
@@ -281,7 +305,7 @@ func (g *gdbDis) insnLine(in amd64.Inst, code []byte, fn string) string {
 		}
 		b.WriteByte('\t')
 	}
-	b.WriteString(in.Format(g.d.targetSym))
+	b.WriteString(in.Format(g.targetSym))
 	b.WriteByte('\n')
 	return b.String()
 }
@@ -353,4 +377,88 @@ func gdbNumber(s string) (uint64, bool) {
 		return n, err == nil
 	}
 	return 0, false
+}
+
+// targetSym is the "<symbol+offset>" gdb prints after a branch target or
+// a rip-relative reference: dis's (crash's), except that gdb names an
+// address in a function's .cold part after the function (its DWARF
+// block) unless it is the .cold symbol's own address, and of several
+// symbols at one address takes one with a size, the last by name (gdb's
+// minimal symbols sorted by address then name; zero-sized ones skipped).
+func (g *gdbDis) targetSym(addr uint64) string {
+	str := g.d.targetSym(addr)
+	if str == "" {
+		return ""
+	}
+	sp, off, ok := g.v.valueSearch(addr)
+	if !ok || sp.pseudo != 0 {
+		return str
+	}
+	if strings.HasSuffix(sp.Name, ".cold") && off != 0 {
+		if f, ok := g.prog.FunctionAt(addr); ok && f.Entry != addr {
+			if e, eoff, ok := g.v.valueSearch(f.Entry); ok && eoff == 0 && e.pseudo == 0 {
+				return fmt.Sprintf("%s+%d", e.Name, addr-f.Entry)
+			}
+		}
+		return str
+	}
+	if sp.mod != nil {
+		return str
+	}
+	if sp.Size == 0 && (sp.Type == 't' || sp.Type == 'T') {
+		// A size-less label (an assembler entry such as
+		// __x86_indirect_thunk_rdx): gdb takes the sized symbol before
+		// it when that one holds the address.
+		for i := sp.idx - 1; i >= 0 && i >= sp.idx-64 && sp.idx < len(g.v.kern); i-- {
+			k := g.v.kern[i]
+			if k.Size == 0 {
+				continue
+			}
+			if addr-k.Addr < k.Size {
+				return fmt.Sprintf("%s+%d", k.Name, addr-k.Addr)
+			}
+			break
+		}
+	}
+	name := gdbAlias(g.v, sp)
+	if name == sp.Name {
+		return str
+	}
+	if off == 0 {
+		return name
+	}
+	return fmt.Sprintf("%s+%d", name, off)
+}
+
+// gdbAlias is the kernel symbol gdb names among those at sp's address.
+func gdbAlias(v *ksymView, sp *vsym) string {
+	lo, hi := sp.idx, sp.idx
+	if lo >= len(v.kern) || v.kern[lo] != sp {
+		return sp.Name
+	}
+	for lo > 0 && v.kern[lo-1].Addr == sp.Addr {
+		lo--
+	}
+	for hi+1 < len(v.kern) && v.kern[hi+1].Addr == sp.Addr {
+		hi++
+	}
+	best, bestSized := "", ""
+	for _, s := range v.kern[lo : hi+1] {
+		if s.Type == 'A' || s.Type == 'a' {
+			continue
+		}
+		if s.Name > best {
+			best = s.Name
+		}
+		if s.Size > 0 && s.Name > bestSized {
+			bestSized = s.Name
+		}
+	}
+	switch {
+	case bestSized != "":
+		return bestSized
+	case best != "":
+		return best
+	}
+	return sp.Name
 }

@@ -1,6 +1,8 @@
 package commands
 
 import (
+	"compress/gzip"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -236,5 +238,46 @@ func TestDisassembleContextPC(t *testing.T) {
 	}
 	if strings.Contains(gdbcmdsRun(t, p, "disassemble schedule"), "=>") {
 		t.Errorf("schedule marked")
+	}
+}
+
+// disassemble /s and /m of 92 functions across the kernel's text (hot and
+// cold parts, inlined code from headers, indirect thunks, aliases) print
+// what crash 8.0.2 prints, byte for byte (gdbcmds-wide-oops-proc.golden.gz).
+func TestGdbCommandsWideGolden(t *testing.T) {
+	if testing.Short() {
+		t.Skip("184 functions")
+	}
+	f, err := os.Open("testdata/gdbcmds-wide-oops-proc.golden.gz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, _, _ := strings.Cut(string(b), "\n")
+	hash, err := os.ReadFile(filepath.Join(testcorpus.Dir(t), "rig-hash"))
+	if err != nil || !strings.Contains(head, "(rig-hash "+strings.TrimSpace(string(hash))+")") {
+		t.Skipf("corpus rig-hash %q is not the golden file's: %s", hash, head)
+	}
+	t.Chdir(t.TempDir())
+	p := linesOpen(t, true)
+	defer p.Close()
+	n := 0
+	for _, part := range strings.Split(string(b), "@@@ ")[1:] {
+		cmd, want, _ := strings.Cut(part, "\n")
+		if got := typecmdsRun(t, p, cmd); got != want {
+			t.Errorf("%s: differs from crash:\n%s", cmd, rdsymFirstDiff(want, got))
+		}
+		n++
+	}
+	if n != 184 {
+		t.Errorf("%d commands in the golden, want 184", n)
 	}
 }

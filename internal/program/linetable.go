@@ -47,3 +47,26 @@ func (t LineTable) FindLine(addr uint64) (dwarfx.PCLine, bool) {
 	}
 	return l, true
 }
+
+// FuncRanges is a function's code ranges from DWARF.
+type FuncRanges = dwarfx.FuncRanges
+
+// FunctionAt returns the DWARF function holding the kernel text address
+// addr with its entry and ranges in kernel addresses; ok is false when
+// no DWARF covers addr.
+func (p *Program) FunctionAt(addr uint64) (FuncRanges, bool) {
+	for _, s := range p.lineSources(addr) {
+		f, ok, err := s.Index.FunctionAt(addr - s.Bias)
+		if err != nil || !ok {
+			continue
+		}
+		f.Entry += s.Bias
+		rs := make([][2]uint64, len(f.Ranges))
+		for i, r := range f.Ranges {
+			rs[i] = [2]uint64{r[0] + s.Bias, r[1] + s.Bias}
+		}
+		f.Ranges = rs
+		return f, true
+	}
+	return FuncRanges{}, false
+}

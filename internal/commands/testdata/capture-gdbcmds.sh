@@ -40,3 +40,14 @@ echo q >>"$in"
 	echo "# crash $(crash -v 2>/dev/null | sed -n 's/^crash \([0-9.]*\).*/\1/p' | head -1) output of gdbcmds-src.cmds on oops-proc/vmcore.elf (rig-hash $(cat "$corpus/rig-hash")); made by capture-gdbcmds.sh"
 	cd "$src" && crash -s "$corpus/vmlinux" "$corpus/oops-proc/vmcore.elf" -i "$in" 2>&1 | sed -n '/^@@@ /,$p' | sed "s|$ko|KO|g; s|$real|CORPUS|g"
 } >"$here/gdbcmds-src-oops-proc.golden"
+
+# disassemble /s and /m of 92 functions: gdbcmds-wide.cmds into
+# gdbcmds-wide-oops-proc.golden.gz (no sources in the current directory).
+grep -v '^#' "$here/gdbcmds-wide.cmds" | grep -v '^$' | while IFS= read -r cmd; do
+	printf "!echo '@@@ %s'\n%s\n" "$cmd" "$cmd"
+done >"$in"
+echo q >>"$in"
+{
+	echo "# crash $(crash -v 2>/dev/null | sed -n 's/^crash \([0-9.]*\).*/\1/p' | head -1) output of gdbcmds-wide.cmds on oops-proc/vmcore.elf (rig-hash $(cat "$corpus/rig-hash")); made by capture-gdbcmds.sh"
+	cd /tmp && crash -s "$corpus/vmlinux" "$corpus/oops-proc/vmcore.elf" -i "$in" 2>&1 | sed -n '/^@@@ /,$p'
+} | gzip -9n >"$here/gdbcmds-wide-oops-proc.golden.gz"

@@ -18,6 +18,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"kdive/internal/kernel/kread"
 )
 
 // Source is what the reader needs; *program.Program satisfies it.
@@ -112,9 +114,9 @@ type Reader struct {
 	o   offsets
 	// dname maps the address of each d_dname function kdive knows to
 	// its kind.
-	dname  map[uint64]string
-	warns  []string
-	budget int
+	dname map[uint64]string
+	warns []string
+	mem   *kread.Budget // this call's reads (reset at each entry point)
 }
 
 type offsets struct {
@@ -199,42 +201,28 @@ func New(src Source) (*Reader, error) {
 	return r, nil
 }
 
-// ErrBudget is returned when one call has read more than MaxReads times:
-// garbage that looks like an endless table or path.
-var ErrBudget = errors.New("fs: read budget exhausted")
-
 // MaxReads bounds the memory reads of one Task, File, Path or DentryInfo
 // call (a real task needs a few per path component). Tests may lower it.
 var MaxReads = 1 << 22
 
-func (r *Reader) read(b []byte, addr uint64) (int, error) {
-	if r.budget <= 0 {
-		return 0, ErrBudget
+// resetBudget starts a call's read budget: MaxReads reads, then a
+// *kread.BudgetError (garbage that looks like an endless table or path).
+func (r *Reader) resetBudget() { r.mem = kread.NewBudget(r.src, "fs", MaxReads) }
+
+// budget is the current call's budgeted reader.
+func (r *Reader) budget() *kread.Budget {
+	if r.mem == nil {
+		r.resetBudget()
 	}
-	r.budget--
-	return r.src.ReadAt(b, addr)
+	return r.mem
 }
 
-func (r *Reader) u64(addr uint64) (uint64, error) {
-	var b [8]byte
-	if _, err := r.read(b[:], addr); err != nil {
-		return 0, err
-	}
-	return binary.LittleEndian.Uint64(b[:]), nil
-}
-
-func (r *Reader) u32(addr uint64) (uint32, error) {
-	var b [4]byte
-	if _, err := r.read(b[:], addr); err != nil {
-		return 0, err
-	}
-	return binary.LittleEndian.Uint32(b[:]), nil
-}
+func (r *Reader) read(b []byte, addr uint64) (int, error) { return r.budget().ReadAt(b, addr) }
+func (r *Reader) u64(addr uint64) (uint64, error)         { return kread.U64(r.budget(), addr) }
+func (r *Reader) u32(addr uint64) (uint32, error)         { return kread.U32(r.budget(), addr) }
 
 func (r *Reader) warn(format string, a ...any) {
-	if len(r.warns) < 100 {
-		r.warns = append(r.warns, fmt.Sprintf(format, a...))
-	}
+	(*kread.Warnings)(&r.warns).Add(format, a...)
 }
 
 func (r *Reader) cstring(addr uint64, max int) (string, error) {
@@ -291,7 +279,7 @@ type Root struct{ Dentry, Mnt uint64 }
 // Path returns the path of dentry in the mount vfsmnt, as d_path shows it
 // to a task whose root is root (nil: the root of the mount tree).
 func (r *Reader) Path(dentry, vfsmnt uint64, root *Root) (string, error) {
-	r.budget = MaxReads
+	r.resetBudget()
 	return r.path(dentry, vfsmnt, root)
 }
 
@@ -476,7 +464,7 @@ func (r *Reader) inode(dentry uint64) (inode uint64, mode uint32, ino uint64, er
 // File reads one struct file; fd is only recorded. Its path is relative to
 // root (nil: the mount tree's root).
 func (r *Reader) File(file uint64, fd int, root *Root) (File, error) {
-	r.budget = MaxReads
+	r.resetBudget()
 	return r.file(file, fd, root)
 }
 
@@ -516,7 +504,8 @@ type Dentry struct {
 // at task.
 func (r *Reader) Task(task uint64) (*TaskFiles, error) {
 	o := &r.o
-	r.warns, r.budget = nil, MaxReads
+	r.warns = nil
+	r.resetBudget()
 	tf := &TaskFiles{}
 	fsp, err := r.u64(task + o.taskFS)
 	if err != nil {
@@ -624,7 +613,7 @@ func (r *Reader) Task(task uint64) (*TaskFiles, error) {
 // from the root of the mount tree.
 func (r *Reader) DentryInfo(dentry uint64) (*Dentry, error) {
 	o := &r.o
-	r.budget = MaxReads
+	r.resetBudget()
 	d := &Dentry{Addr: dentry}
 	var err error
 	if d.Inode, d.Mode, _, err = r.inode(dentry); err != nil {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 
 	"kdive/internal/kernel/fs"
+	"kdive/internal/kernel/kread"
 	"kdive/internal/kernel/maple"
 )
 
@@ -49,13 +50,7 @@ type AddressSpace struct {
 	Err error
 }
 
-func u64(src Source, a uint64) (uint64, error) {
-	var b [8]byte
-	if _, err := src.ReadAt(b[:], a); err != nil {
-		return 0, err
-	}
-	return binary.LittleEndian.Uint64(b[:]), nil
-}
+func u64(src kread.ReaderAt, a uint64) (uint64, error) { return kread.U64(src, a) }
 
 // MapleLayout resolves struct maple_node's layout from the types, falling
 // back on 6.1's for any member the types lack.

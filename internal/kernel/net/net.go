@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"kdive/internal/kernel/klist"
+	"kdive/internal/kernel/kread"
 	"net/netip"
 )
 
@@ -122,36 +123,30 @@ func resolve(src Source) (*offsets, error) {
 }
 
 type reader struct {
-	src    Source
-	o      *offsets
-	res    *Result
-	budget int
+	src Source
+	o   *offsets
+	res *Result
+	mem *kread.Budget // MaxReads reads for the whole call
 }
 
 // MaxReads bounds the memory reads of one Devices, Namespaces or ARP call,
 // so that garbage cannot make a walk run long. Tests may lower it.
 var MaxReads = 1 << 22
 
-func (r *reader) read(b []byte, addr uint64) (int, error) {
-	if r.budget >= MaxReads {
-		return 0, fmt.Errorf("net: more than %d reads", MaxReads)
+// budget is the call's budgeted reader: MaxReads reads, then a
+// *kread.BudgetError.
+func (r *reader) budget() *kread.Budget {
+	if r.mem == nil {
+		r.mem = kread.NewBudget(r.src, "net", MaxReads)
 	}
-	r.budget++
-	return r.src.ReadAt(b, addr)
+	return r.mem
 }
 
-func (r *reader) u64(addr uint64) (uint64, error) {
-	var b [8]byte
-	if _, err := r.read(b[:], addr); err != nil {
-		return 0, err
-	}
-	return binary.LittleEndian.Uint64(b[:]), nil
-}
+func (r *reader) read(b []byte, addr uint64) (int, error) { return r.budget().ReadAt(b, addr) }
+func (r *reader) u64(addr uint64) (uint64, error)         { return kread.U64(r.budget(), addr) }
 
 func (r *reader) warn(format string, a ...any) {
-	if len(r.res.Warnings) < 100 {
-		r.res.Warnings = append(r.res.Warnings, fmt.Sprintf(format, a...))
-	}
+	(*kread.Warnings)(&r.res.Warnings).Add(format, a...)
 }
 
 // list walks the circular list whose list_head is at head and returns the

@@ -3,6 +3,8 @@ package printk
 import (
 	"fmt"
 	"strings"
+
+	"kdive/internal/kernel/kread"
 )
 
 // readLegacy reads the variable-length record buffer of Linux 3.5 to 5.9
@@ -42,13 +44,13 @@ func readLegacy(src Source) (*Log, error) {
 		return nil, fmt.Errorf("printk: implausible SIZE(%s) %d", typ, hdr)
 	}
 
-	buf, err := readU64(src, bufVar)
+	buf, err := kread.U64(src, bufVar)
 	if err != nil {
 		return nil, fmt.Errorf("printk: log_buf pointer at %#x: %w", bufVar, err)
 	}
-	bufLen, err1 := readU32(src, lenVar)
-	first, err2 := readU32(src, firstVar)
-	next, err3 := readU32(src, nextVar)
+	bufLen, err1 := kread.U32(src, lenVar)
+	first, err2 := kread.U32(src, firstVar)
+	next, err3 := kread.U32(src, nextVar)
 	for _, e := range []error{err1, err2, err3} {
 		if e != nil {
 			return nil, fmt.Errorf("printk: log_buf indexes: %w", e)
@@ -70,10 +72,10 @@ func readLegacy(src Source) (*Log, error) {
 	var seq uint64
 	count := int64(-1)
 	if a, err := src.Symbol("log_first_seq"); err == nil {
-		if s, err := readU64(src, a); err == nil {
+		if s, err := kread.U64(src, a); err == nil {
 			seq = s
 			if b, err := src.Symbol("log_next_seq"); err == nil {
-				if ns, err := readU64(src, b); err == nil && ns >= s && ns-s <= uint64(bufLen)/hdr+1 {
+				if ns, err := kread.U64(src, b); err == nil && ns >= s && ns-s <= uint64(bufLen)/hdr+1 {
 					count = int64(ns - s)
 				}
 			}

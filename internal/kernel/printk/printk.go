@@ -229,22 +229,6 @@ func (c *chunk) u64(off uint64) uint64 { return binary.LittleEndian.Uint64(c.b[o
 func (c *chunk) u32(off uint64) uint32 { return binary.LittleEndian.Uint32(c.b[off:]) }
 func (c *chunk) u16(off uint64) uint16 { return binary.LittleEndian.Uint16(c.b[off:]) }
 
-func readU64(src Source, addr uint64) (uint64, error) {
-	var b [8]byte
-	if _, err := src.ReadAt(b[:], addr); err != nil {
-		return 0, err
-	}
-	return binary.LittleEndian.Uint64(b[:]), nil
-}
-
-func readU32(src Source, addr uint64) (uint32, error) {
-	var b [4]byte
-	if _, err := src.ReadAt(b[:], addr); err != nil {
-		return 0, err
-	}
-	return binary.LittleEndian.Uint32(b[:]), nil
-}
-
 // cstr returns the NUL-terminated string at the start of b.
 func cstr(b []byte) string {
 	for i, c := range b {

@@ -2,6 +2,8 @@ package printk
 
 import (
 	"fmt"
+
+	"kdive/internal/kernel/kread"
 )
 
 // Descriptor state encoding (kernel/printk/printk_ringbuffer.h): the two top
@@ -76,12 +78,12 @@ func readRing(src Source) (*Log, error) {
 	if err != nil {
 		return nil, err
 	}
-	prb, err := readU64(src, prbVar)
+	prb, err := kread.U64(src, prbVar)
 	if err != nil {
 		return nil, fmt.Errorf("printk: reading prb pointer at %#x: %w", prbVar, err)
 	}
 	dr := prb + r.descRing
-	bits, err := readU32(src, dr+r.countBits)
+	bits, err := kread.U32(src, dr+r.countBits)
 	if err != nil {
 		return nil, fmt.Errorf("printk: prb_desc_ring at %#x: %w", dr, err)
 	}
@@ -89,13 +91,13 @@ func readRing(src Source) (*Log, error) {
 		return nil, fmt.Errorf("printk: implausible prb_desc_ring.count_bits %d", bits)
 	}
 	count := uint64(1) << bits
-	descsAddr, err1 := readU64(src, dr+r.descs)
-	infosAddr, err2 := readU64(src, dr+r.infos)
-	headID, err3 := readU64(src, dr+r.headID+r.counter)
-	tailID, err4 := readU64(src, dr+r.tailID+r.counter)
+	descsAddr, err1 := kread.U64(src, dr+r.descs)
+	infosAddr, err2 := kread.U64(src, dr+r.infos)
+	headID, err3 := kread.U64(src, dr+r.headID+r.counter)
+	tailID, err4 := kread.U64(src, dr+r.tailID+r.counter)
 	tr := prb + r.textRing
-	sizeBits, err5 := readU32(src, tr+r.sizeBits)
-	dataAddr, err6 := readU64(src, tr+r.data)
+	sizeBits, err5 := kread.U32(src, tr+r.sizeBits)
+	dataAddr, err6 := kread.U64(src, tr+r.data)
 	for _, e := range []error{err1, err2, err3, err4, err5, err6} {
 		if e != nil {
 			return nil, fmt.Errorf("printk: reading printk_ringbuffer at %#x: %w", prb, e)

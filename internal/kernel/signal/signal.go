@@ -9,6 +9,7 @@ import (
 	"fmt"
 
 	"kdive/internal/kernel/klist"
+	"kdive/internal/kernel/kread"
 )
 
 // Source is what the reader needs; *program.Program satisfies it.
@@ -139,21 +140,8 @@ type reader struct {
 	src Source
 }
 
-func (r reader) u64(addr uint64) (uint64, error) {
-	var b [8]byte
-	if _, err := r.src.ReadAt(b[:], addr); err != nil {
-		return 0, err
-	}
-	return binary.LittleEndian.Uint64(b[:]), nil
-}
-
-func (r reader) u32(addr uint64) (uint32, error) {
-	var b [4]byte
-	if _, err := r.src.ReadAt(b[:], addr); err != nil {
-		return 0, err
-	}
-	return binary.LittleEndian.Uint32(b[:]), nil
-}
+func (r reader) u64(addr uint64) (uint64, error) { return kread.U64(r.src, addr) }
+func (r reader) u32(addr uint64) (uint32, error) { return kread.U32(r.src, addr) }
 
 // Read returns the signal state of the task_struct at task.
 func Read(src Source, task uint64) (*Info, error) {

@@ -3,6 +3,8 @@ package slub
 import (
 	"encoding/binary"
 	"fmt"
+
+	"kdive/internal/kernel/kread"
 )
 
 // Slab is one struct slab (it overlays the head struct page of the slab's
@@ -152,7 +154,7 @@ func (r *Reader) nodeSpans() []nodeSpan {
 	}
 	n := uint64(MaxNodes)
 	if a, e := r.src.Symbol("nr_node_ids"); e == nil {
-		if v, e := readU32(r.src, a); e == nil && v >= 1 && v <= MaxNodes {
+		if v, e := kread.U32(r.src, a); e == nil && v >= 1 && v <= MaxNodes {
 			n = uint64(v)
 		}
 	}

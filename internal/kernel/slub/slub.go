@@ -16,10 +16,11 @@
 package slub
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"strconv"
+
+	"kdive/internal/kernel/kread"
 )
 
 // Source is what the reader needs; *program.Program satisfies it.
@@ -181,7 +182,7 @@ func New(src Source, ncpu int) (*Reader, error) {
 	// The node array is the last member: read up to nr_node_ids of it.
 	nodes := uint64(MaxNodes)
 	if a, e := src.Symbol("nr_node_ids"); e == nil {
-		if v, e := readU32(src, a); e == nil && v >= 1 && v <= MaxNodes {
+		if v, e := kread.U32(src, a); e == nil && v >= 1 && v <= MaxNodes {
 			nodes = uint64(v)
 		}
 	}
@@ -244,31 +245,15 @@ func (r *Reader) NrCPUs() int { return r.ncpu }
 // decoded).
 func (r *Reader) StoresUser() bool { return r.o.hasTrack }
 
-func readU64(src Source, a uint64) (uint64, error) {
-	var b [8]byte
-	if _, err := src.ReadAt(b[:], a); err != nil {
-		return 0, err
-	}
-	return binary.LittleEndian.Uint64(b[:]), nil
-}
-
-func readU32(src Source, a uint64) (uint32, error) {
-	var b [4]byte
-	if _, err := src.ReadAt(b[:], a); err != nil {
-		return 0, err
-	}
-	return binary.LittleEndian.Uint32(b[:]), nil
-}
-
 func readSym(src Source, name string) (uint64, error) {
 	a, err := src.Symbol(name)
 	if err != nil {
 		return 0, err
 	}
-	return readU64(src, a)
+	return kread.U64(src, a)
 }
 
-func (r *Reader) u64(a uint64) (uint64, error) { return readU64(r.src, a) }
+func (r *Reader) u64(a uint64) (uint64, error) { return kread.U64(r.src, a) }
 
 func readString(src Source, addr uint64) (string, error) {
 	var out []byte

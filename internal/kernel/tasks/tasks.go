@@ -13,8 +13,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"kdive/internal/kernel/klist"
 	"math/bits"
+
+	"kdive/internal/kernel/klist"
+	"kdive/internal/kernel/kread"
 )
 
 // Source is what the walker needs; *program.Program satisfies it.
@@ -180,18 +182,10 @@ type walker struct {
 	seen map[uint64]bool
 }
 
-func (w *walker) u64(addr uint64) (uint64, error) {
-	var b [8]byte
-	if _, err := w.src.ReadAt(b[:], addr); err != nil {
-		return 0, err
-	}
-	return binary.LittleEndian.Uint64(b[:]), nil
-}
+func (w *walker) u64(addr uint64) (uint64, error) { return kread.U64(w.src, addr) }
 
 func (w *walker) warn(format string, a ...any) {
-	if len(w.res.Warnings) < 100 {
-		w.res.Warnings = append(w.res.Warnings, fmt.Sprintf(format, a...))
-	}
+	(*kread.Warnings)(&w.res.Warnings).Add(format, a...)
 }
 
 // listEntries walks the circular list whose list_head is at head and returns

@@ -2,11 +2,9 @@ package commands
 
 import (
 	"bytes"
-	"compress/gzip"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"regexp"
 	"strings"
@@ -20,19 +18,7 @@ import (
 // outputs on the bugon scenario's vmcore.lzo (sections "===crash> CMD").
 func disGolden(t *testing.T) ([]string, map[string]string) {
 	t.Helper()
-	f, err := os.Open("testdata/dis-bugon-crash.txt.gz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	z, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := io.ReadAll(z)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := readTestdata(t, "dis-bugon-crash.txt.gz")
 	var cmds []string
 	m := map[string]string{}
 	for _, part := range strings.Split(string(b), "===crash> ")[1:] {
@@ -158,19 +144,7 @@ func TestDisSessionsMatchCrash(t *testing.T) {
 	}
 	for _, session := range []string{"dis-modules-bugon", "dis-insns-bugon"} {
 		t.Run(session, func(t *testing.T) {
-			f, err := os.Open("testdata/" + session + "-crash.txt.gz")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
-			z, err := gzip.NewReader(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want, err := io.ReadAll(z)
-			if err != nil {
-				t.Fatal(err)
-			}
+			want := readTestdata(t, session+"-crash.txt.gz")
 			cmds, err := os.ReadFile("testdata/" + session + ".cmds")
 			if err != nil {
 				t.Fatal(err)

@@ -2,12 +2,8 @@ package commands
 
 import (
 	"bytes"
-	"compress/gzip"
 	"fmt"
-	"io"
 	"math/bits"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -61,26 +57,7 @@ func kmemGolden(t *testing.T, name string) (cmds, outs []string) {
 
 func kmemGoldenIn(t *testing.T, dir, name string) (cmds, outs []string) {
 	t.Helper()
-	f, err := os.Open(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var rd io.Reader = f
-	if strings.HasSuffix(name, ".gz") {
-		if rd, err = gzip.NewReader(f); err != nil {
-			t.Fatal(err)
-		}
-	}
-	b, err := io.ReadAll(rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	head, rest, _ := strings.Cut(string(b), "\n")
-	hash, err := os.ReadFile(filepath.Join(dir, "rig-hash"))
-	if err != nil || !strings.Contains(head, "(rig-hash "+strings.TrimSpace(string(hash))+")") {
-		t.Skipf("corpus rig-hash %q is not the golden file's: %s", hash, head)
-	}
+	_, rest := goldenFor(t, dir, name)
 	if !strings.HasPrefix(rest, "@@@ ") {
 		return nil, []string{rest}
 	}

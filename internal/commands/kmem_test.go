@@ -2,9 +2,7 @@ package commands
 
 import (
 	"bytes"
-	"compress/gzip"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 	"testing"
@@ -97,19 +95,7 @@ func TestKmemMatchesCrash(t *testing.T) {
 // kmem -p lists every page of the memory map as crash does (131072 lines).
 func TestKmemAllPages(t *testing.T) {
 	env := kmemCorpus(t, testcorpus.Vmlinux(t))
-	f, err := os.Open("testdata/kmem-p-oops-proc-crash.txt.gz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	want := readTestdata(t, "kmem-p-oops-proc-crash.txt.gz")
 	out, err := mmRun(t, env, "kmem", "-p")
 	if err != nil {
 		t.Fatal(err)

@@ -2,8 +2,6 @@ package commands
 
 import (
 	"bytes"
-	"compress/gzip"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -20,25 +18,8 @@ import (
 // testdata/capture-lines.sh), skipping when the corpus is not the one it
 // was captured on.
 func linesGolden(t *testing.T) ([]string, map[string]string) {
-	f, err := os.Open("testdata/lines-oops-proc.golden.gz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	head, _, _ := strings.Cut(string(b), "\n")
-	hash, err := os.ReadFile(filepath.Join(testcorpus.Dir(t), "rig-hash"))
-	if err != nil || !strings.Contains(head, "(rig-hash "+strings.TrimSpace(string(hash))+")") {
-		t.Skipf("corpus rig-hash %q is not the golden file's: %s", hash, head)
-	}
-	return rdsymParseGolden(t, string(b))
+	head, rest := goldenFor(t, testcorpus.Dir(t), "lines-oops-proc.golden.gz")
+	return rdsymParseGolden(t, head+"\n"+rest)
 }
 
 func linesOpen(t *testing.T, vmlinux bool) *program.Program {
@@ -267,15 +248,8 @@ func TestBtLinesScenarios(t *testing.T) {
 	vml := testcorpus.Vmlinux(t)
 	for _, sc := range []string{"sysrq", "oops-wq", "bugon"} {
 		t.Run(sc, func(t *testing.T) {
-			b, err := os.ReadFile("testdata/lines-bt-" + sc + ".golden")
-			if err != nil {
-				t.Fatal(err)
-			}
-			head, _, _ := strings.Cut(string(b), "\n")
-			hash, err := os.ReadFile(filepath.Join(testcorpus.Dir(t), "rig-hash"))
-			if err != nil || !strings.Contains(head, "(rig-hash "+strings.TrimSpace(string(hash))+")") {
-				t.Skipf("corpus rig-hash %q is not the golden file's: %s", hash, head)
-			}
+			head, rest := goldenFor(t, testcorpus.Dir(t), "lines-bt-"+sc+".golden")
+			b := head + "\n" + rest
 			p, err := program.Open(vml, testcorpus.File(t, sc, testcorpus.KdumpELF), program.OpenOptions{})
 			if err != nil {
 				t.Fatal(err)

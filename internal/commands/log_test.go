@@ -3,9 +3,7 @@ package commands
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -171,19 +169,7 @@ func TestLogCorpusHasConsole(t *testing.T) {
 // and `log -d` on the corpus's bugon/vmcore.lzo.
 func crashLogGolden(t *testing.T) map[string]string {
 	t.Helper()
-	f, err := os.Open("testdata/log-bugon-crash.txt.gz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	z, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := io.ReadAll(z)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := readTestdata(t, "log-bugon-crash.txt.gz")
 	m := map[string]string{}
 	for _, part := range strings.Split(string(b), "===crash> ")[1:] {
 		cmd, body, _ := strings.Cut(part, "\n")

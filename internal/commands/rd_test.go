@@ -2,9 +2,7 @@ package commands
 
 import (
 	"bytes"
-	"compress/gzip"
 	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -440,19 +438,7 @@ func rdsymQuoteLine(s string) string {
 // (V) are compared case- and kind-blind, see rdsymDeviations. Every line
 // kdive prints must be crash's, in crash's order.
 func TestSymListGolden(t *testing.T) {
-	f, err := os.Open("testdata/sym-l.golden.gz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	golden, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	golden := readTestdata(t, "sym-l.golden.gz")
 	prog := rdsymOpen(t)
 	got := rdsymRun(t, prog, "sym -l")
 

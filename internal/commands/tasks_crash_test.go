@@ -1,8 +1,6 @@
 package commands
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -48,15 +46,7 @@ func TestTasksCrashCorpus(t *testing.T) {
 // kdive goes on with CPU 0's MCE stack and CPU 1's stacks.
 func TestBtECrashCorpus(t *testing.T) {
 	dir := testcorpus.Dir(t)
-	b, err := os.ReadFile(filepath.Join("testdata", "crash-bt-E-sysrq.txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	head, want, _ := strings.Cut(string(b), "\n")
-	hash, err := os.ReadFile(filepath.Join(dir, "rig-hash"))
-	if err != nil || !strings.Contains(head, "(rig-hash "+strings.TrimSpace(string(hash))+")") {
-		t.Skipf("corpus rig-hash %q is not the golden file's: %s", hash, head)
-	}
+	_, want := goldenFor(t, dir, "crash-bt-E-sysrq.txt")
 	for _, v := range []string{testcorpus.Vmlinux(t), ""} {
 		p := openProg(t, v, testcorpus.File(t, "sysrq", testcorpus.KdumpLZO))
 		got := runCmd(t, p, "bt", "-E")

@@ -156,15 +156,14 @@ const maxDisassembleBytes = 1 << 20
 
 // gdbDis is one disassemble command's state.
 type gdbDis struct {
-	env    *Env
-	prog   *program.Program
-	v      *ksymView
-	flags  int
-	pc     uint64 // the current context's PC (hasPC)
-	hasPC  bool
-	d      *disassembler
-	lo     uint64 // the start of the range dumped
-	fnAddr uint64 // the function's entry: <+OFF> is from it
+	env   *Env
+	prog  *program.Program
+	v     *ksymView
+	flags int
+	pc    uint64 // the current context's PC (hasPC)
+	hasPC bool
+	d     *disassembler
+	lo    uint64 // the start of the range dumped
 }
 
 // function disassembles the function that holds addr.
@@ -173,16 +172,13 @@ func (g *gdbDis) function(addr uint64) error {
 	if err != nil {
 		return err
 	}
-	g.fnAddr = lo
-	// A function in several pieces (a .cold part): gdb dumps each range
-	// of its DWARF block, offsets from its entry.
-	if f, ok := g.prog.FunctionAt(addr); ok && len(f.Ranges) > 1 {
-		if sp, off, ok := g.v.valueSearch(f.Entry); ok && off == 0 && sp.pseudo == 0 {
-			name = sp.Name
-		} else if f.Name != "" {
-			name = f.Name
-		}
-		g.fnAddr = f.Entry
+	// gdb names the function by its debug information, and dumps each
+	// range of a function in several pieces (a .cold part).
+	f, ok := g.prog.FunctionAt(addr)
+	if ok && f.Name != "" {
+		name = f.Name
+	}
+	if ok && len(f.Ranges) > 1 {
 		fmt.Fprintf(g.env.Out, "Dump of assembler code for function %s:\n", name)
 		for _, r := range f.Ranges {
 			if r[1] <= r[0] || r[1]-r[0] > maxDisassembleBytes {
@@ -281,16 +277,9 @@ func (g *gdbDis) insnLine(in amd64.Inst, code []byte, fn string) string {
 		b.WriteString("   ")
 	}
 	fmt.Fprintf(&b, "0x%x", in.Addr)
-	// gdb names no symbol past the end of a sized symbol, except a
-	// module's function (crash's gdb names the padding after it).
-	if sp, off, ok := g.v.valueSearch(in.Addr); ok && (sp.mod != nil || !strings.HasPrefix(sp.Name, ".L")) &&
-		!(sp.Size > 0 && off >= sp.Size && (sp.mod == nil || !g.v.isText(sp))) {
-		name := sp.Name
-		if sp.pseudo == pseudoStart {
-			name = sp.mod.name
-		}
+	if name, off, ok := g.symbolic(in.Addr, false); ok {
 		if fn != "" {
-			fmt.Fprintf(&b, " <+%d>", in.Addr-g.fnAddr)
+			fmt.Fprintf(&b, " <+%d>", off)
 		} else {
 			fmt.Fprintf(&b, " <%s+%d>", name, off)
 		}
@@ -377,88 +366,4 @@ func gdbNumber(s string) (uint64, bool) {
 		return n, err == nil
 	}
 	return 0, false
-}
-
-// targetSym is the "<symbol+offset>" gdb prints after a branch target or
-// a rip-relative reference: dis's (crash's), except that gdb names an
-// address in a function's .cold part after the function (its DWARF
-// block) unless it is the .cold symbol's own address, and of several
-// symbols at one address takes one with a size, the last by name (gdb's
-// minimal symbols sorted by address then name; zero-sized ones skipped).
-func (g *gdbDis) targetSym(addr uint64) string {
-	str := g.d.targetSym(addr)
-	if str == "" {
-		return ""
-	}
-	sp, off, ok := g.v.valueSearch(addr)
-	if !ok || sp.pseudo != 0 {
-		return str
-	}
-	if strings.HasSuffix(sp.Name, ".cold") && off != 0 {
-		if f, ok := g.prog.FunctionAt(addr); ok && f.Entry != addr {
-			if e, eoff, ok := g.v.valueSearch(f.Entry); ok && eoff == 0 && e.pseudo == 0 {
-				return fmt.Sprintf("%s+%d", e.Name, addr-f.Entry)
-			}
-		}
-		return str
-	}
-	if sp.mod != nil {
-		return str
-	}
-	if sp.Size == 0 && (sp.Type == 't' || sp.Type == 'T') {
-		// A size-less label (an assembler entry such as
-		// __x86_indirect_thunk_rdx): gdb takes the sized symbol before
-		// it when that one holds the address.
-		for i := sp.idx - 1; i >= 0 && i >= sp.idx-64 && sp.idx < len(g.v.kern); i-- {
-			k := g.v.kern[i]
-			if k.Size == 0 {
-				continue
-			}
-			if addr-k.Addr < k.Size {
-				return fmt.Sprintf("%s+%d", k.Name, addr-k.Addr)
-			}
-			break
-		}
-	}
-	name := gdbAlias(g.v, sp)
-	if name == sp.Name {
-		return str
-	}
-	if off == 0 {
-		return name
-	}
-	return fmt.Sprintf("%s+%d", name, off)
-}
-
-// gdbAlias is the kernel symbol gdb names among those at sp's address.
-func gdbAlias(v *ksymView, sp *vsym) string {
-	lo, hi := sp.idx, sp.idx
-	if lo >= len(v.kern) || v.kern[lo] != sp {
-		return sp.Name
-	}
-	for lo > 0 && v.kern[lo-1].Addr == sp.Addr {
-		lo--
-	}
-	for hi+1 < len(v.kern) && v.kern[hi+1].Addr == sp.Addr {
-		hi++
-	}
-	best, bestSized := "", ""
-	for _, s := range v.kern[lo : hi+1] {
-		if s.Type == 'A' || s.Type == 'a' {
-			continue
-		}
-		if s.Name > best {
-			best = s.Name
-		}
-		if s.Size > 0 && s.Name > bestSized {
-			bestSized = s.Name
-		}
-	}
-	switch {
-	case bestSized != "":
-		return bestSized
-	case best != "":
-		return best
-	}
-	return sp.Name
 }

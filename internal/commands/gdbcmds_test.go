@@ -109,7 +109,8 @@ func gdbcmdsGoldenOut(t *testing.T, cmd string) string {
 // /m and /s show the instructions alone as gdb does without line
 // information, a module function disassembles from kallsyms before any
 // object file is loaded, and info says what gdb says of a symbol without
-// debug information.
+// debug information; after add-symbol-file the module's source lines are
+// crash's.
 func TestGdbCommandsNoVmlinux(t *testing.T) {
 	plain := gdbcmdsGoldenOut(t, "disassemble schedule")
 	raw := gdbcmdsGoldenOut(t, "disassemble /r schedule")
@@ -131,6 +132,19 @@ func TestGdbCommandsNoVmlinux(t *testing.T) {
 		"info symbol &jiffies":                "jiffies in section .data\n",
 	} {
 		if got := gdbcmdsRun(t, p, cmd); got != want {
+			t.Errorf("%s:\n%s", cmd, rdsymFirstDiff(want, got))
+		}
+	}
+	// The module's object file brings its lines: /m and /s as crash's
+	// with the vmlinux.
+	cmds := []string{"add-symbol-file KO 0xffffffffc0520000", "disassemble /m kdive_rig_write", "disassemble /s kdive_rig_write", "info line kdive_rig_write"}
+	wants := map[string]string{}
+	for _, cmd := range cmds {
+		wants[cmd] = gdbcmdsGoldenOut(t, cmd)
+	}
+	t.Chdir(t.TempDir())
+	for _, cmd := range cmds {
+		if got, want := gdbcmdsRun(t, p, cmd), wants[cmd]; got != want {
 			t.Errorf("%s:\n%s", cmd, rdsymFirstDiff(want, got))
 		}
 	}
@@ -241,12 +255,13 @@ func TestDisassembleContextPC(t *testing.T) {
 	}
 }
 
-// disassemble /s and /m of 92 functions across the kernel's text (hot and
-// cold parts, inlined code from headers, indirect thunks, aliases) print
-// what crash 8.0.2 prints, byte for byte (gdbcmds-wide-oops-proc.golden.gz).
+// disassemble /s, /m and /r of 254 functions across the kernel's text
+// (hot and cold parts, inlined code from headers, indirect thunks,
+// aliases, .constprop functions) print what crash 8.0.2 prints, byte for
+// byte (gdbcmds-wide-oops-proc.golden.gz).
 func TestGdbCommandsWideGolden(t *testing.T) {
 	if testing.Short() {
-		t.Skip("184 functions")
+		t.Skip("510 dumps")
 	}
 	f, err := os.Open("testdata/gdbcmds-wide-oops-proc.golden.gz")
 	if err != nil {
@@ -277,7 +292,7 @@ func TestGdbCommandsWideGolden(t *testing.T) {
 		}
 		n++
 	}
-	if n != 184 {
-		t.Errorf("%d commands in the golden, want 184", n)
+	if n != 510 {
+		t.Errorf("%d commands in the golden, want 510", n)
 	}
 }

@@ -148,7 +148,8 @@ type Index struct {
 	// Stats of the indexing pass.
 	Stats Stats
 
-	ln lineState // line tables and inlined calls, loaded on first use (lines.go)
+	ln    lineState // line tables and inlined calls, loaded on first use (lines.go)
+	funcs funcCache // functions of the units asked (funcranges.go)
 }
 
 // Stats describes the indexing pass.

@@ -81,7 +81,7 @@ func (g *gdbDis) minsym(addr uint64, target bool) (string, uint64, bool) {
 				continue
 			}
 			if addr-k.Addr < k.Size {
-				return gdbAlias(v, k), k.Addr, true
+				return gdbAlias(v, k, g.d.sized()), k.Addr, true
 			}
 			break
 		}
@@ -89,12 +89,17 @@ func (g *gdbDis) minsym(addr uint64, target bool) (string, uint64, bool) {
 	if sp.Size > 0 && off >= sp.Size {
 		return "", 0, false
 	}
-	return gdbAlias(v, sp), sp.Addr, true
+	return gdbAlias(v, sp, g.d.sized()), sp.Addr, true
 }
 
 // gdbAlias is the kernel symbol gdb names among those at sp's address:
-// one with a size, the last by name.
-func gdbAlias(v *ksymView, sp *vsym) string {
+// one with a size, the last by name. sized tells whether the kernel's
+// symbols have sizes (a vmlinux): without, kdive keeps sp (gdb would have
+// no symbols at all).
+func gdbAlias(v *ksymView, sp *vsym, sized bool) string {
+	if !sized {
+		return sp.Name
+	}
 	lo, hi := sp.idx, sp.idx
 	if lo >= len(v.kern) || v.kern[lo] != sp {
 		return sp.Name

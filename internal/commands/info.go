@@ -97,7 +97,7 @@ func infoSymbol(env *Env, arg string) error {
 		return nil
 	}
 	var b strings.Builder
-	b.WriteString(sp.Name)
+	b.WriteString(msymPrintName(p, v, sp))
 	if off != 0 {
 		fmt.Fprintf(&b, " + %d", off)
 	}
@@ -271,4 +271,59 @@ func infoAddress(env *Env, arg string) error {
 		fmt.Fprintf(env.Out, "Symbol \"%s\" is static storage at address 0x%x.\n", arg, sp.Addr)
 	}
 	return nil
+}
+
+// msymPrintName is the name gdb's info symbol prints for sp: the ELF (or
+// kallsyms) name, of several at one address the one gdb's minimal symbol
+// lookup takes, as gdb 10.2 prints a minimal symbol: its "demangled" form
+// when a language's decoder changes it, which for kernel names is Ada's
+// (adaDecode).
+func msymPrintName(p *program.Program, v *ksymView, sp *vsym) string {
+	name := sp.Name
+	if sp.mod == nil {
+		d := &disassembler{prog: p, v: v, radix: 10}
+		name = gdbAlias(v, sp, d.sized())
+	}
+	raw := name
+	if t := p.Symbols(); t != nil {
+		for _, s := range t.All() {
+			if s.Addr == sp.Addr && s.Module == sp.Module && crashSymName(s.Name) == name {
+				raw = s.Name
+				break
+			}
+		}
+	}
+	return adaDecode(raw)
+}
+
+// adaDecode is the part of gdb's ada_decode (ada-lang.c) that changes
+// kernel symbol names: none starting with '_'; a trailing ".N", "__N" or
+// "___N" (N digits) removed; "__" read as "."; the name left as it is when
+// the result has an upper-case letter. So "foo.part.0" is "foo.part",
+// "done.18" "done", "perf_trace_xen_mc__batch" "perf_trace_xen_mc.batch",
+// while "__already_done.4" and "blkdev_direct_IO.part.0" stay.
+func adaDecode(name string) string {
+	if name == "" || name[0] == '_' || name[0] == '<' {
+		return name
+	}
+	d := name
+	i := len(d)
+	for i > 0 && d[i-1] >= '0' && d[i-1] <= '9' {
+		i--
+	}
+	if i < len(d) && i > 0 {
+		switch {
+		case d[i-1] == '.':
+			d = d[:i-1]
+		case strings.HasSuffix(d[:i], "___") && i > 3:
+			d = d[:i-3]
+		case strings.HasSuffix(d[:i], "__") && i > 2:
+			d = d[:i-2]
+		}
+	}
+	d = strings.ReplaceAll(d, "__", ".")
+	if strings.ContainsAny(d, "ABCDEFGHIJKLMNOPQRSTUVWXYZ ") {
+		return name
+	}
+	return d
 }

@@ -2,6 +2,7 @@ package commands
 
 import (
 	"compress/gzip"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -295,4 +296,84 @@ func TestGdbCommandsWideGolden(t *testing.T) {
 	if n != 510 {
 		t.Errorf("%d commands in the golden, want 510", n)
 	}
+}
+
+// On every ext scenario, with the vmlinux and without: after
+// add-symbol-file of kdive_ext.ko at its .text, disassemble /s of each of
+// the module's functions is the plain dump with source lines between
+// (the same instruction lines in the same order), its file lines name
+// kdive_ext.c (and the headers it inlines), and info line of each
+// function starts at the function.
+func TestGdbCommandsExt(t *testing.T) {
+	if testing.Short() {
+		t.Skip("every ext scenario")
+	}
+	ko := testcorpus.ExtModule(t, "kdive_ext")
+	t.Chdir(t.TempDir())
+	for _, sc := range testcorpus.ExtScenarios() {
+		for _, withVmlinux := range []bool{false, true} {
+			if !withVmlinux && sc != "uaf" && sc != "hung" {
+				continue
+			}
+			t.Run(fmt.Sprintf("%s/vmlinux=%v", sc, withVmlinux), func(t *testing.T) {
+				vml := ""
+				if withVmlinux {
+					vml = testcorpus.ExtVmlinux(t)
+				}
+				p := openProg(t, vml, testcorpus.ExtFile(t, sc, testcorpus.KdumpLZO))
+				mods, _ := p.Modules()
+				m, ok := modRef(mods, "kdive_ext")
+				if !ok {
+					t.Fatal("kdive_ext not loaded")
+				}
+				secs, err := p.ModuleSections(m)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var text uint64
+				for _, s := range secs {
+					if s.Name == ".text" {
+						text = s.Addr
+					}
+				}
+				out := typecmdsRun(t, p, fmt.Sprintf("add-symbol-file %s 0x%x", ko, text))
+				if !strings.HasSuffix(out, "Reading symbols from "+ko+"...\n") {
+					t.Fatalf("add-symbol-file: %q", out)
+				}
+				n := 0
+				for _, s := range p.Symbols().Module("kdive_ext") {
+					if s.Type != 't' && s.Type != 'T' || s.Addr < text || strings.Contains(s.Name, ".") || len(p.Symbols().LookupAll(s.Name)) > 1 {
+						continue // cleanup_module is in every module
+					}
+					n++
+					plain := typecmdsRun(t, p, "disassemble "+s.Name)
+					src := typecmdsRun(t, p, "disassemble /s "+s.Name)
+					if insnLines(src) != insnLines(plain) || insnLines(plain) == "" {
+						t.Errorf("disassemble /s %s: instructions differ from the plain dump:\n%s\n%s", s.Name, src, plain)
+					}
+					if !strings.Contains(src, "kdive_ext.c:\n") {
+						t.Errorf("disassemble /s %s: no kdive_ext.c lines:\n%s", s.Name, src)
+					}
+					il := typecmdsRun(t, p, "info line "+s.Name)
+					if want := fmt.Sprintf(" starts at address 0x%x <%s> and ends at ", s.Addr, s.Name); !strings.Contains(il, want) {
+						t.Errorf("info line %s: %q", s.Name, il)
+					}
+				}
+				if n < 3 {
+					t.Errorf("%d kdive_ext functions", n)
+				}
+			})
+		}
+	}
+}
+
+// insnLines are a dump's instruction lines.
+func insnLines(s string) string {
+	var b strings.Builder
+	for _, l := range strings.Split(s, "\n") {
+		if strings.HasPrefix(l, "   0x") || strings.HasPrefix(l, "=> 0x") {
+			b.WriteString(l + "\n")
+		}
+	}
+	return b.String()
 }

@@ -216,9 +216,11 @@ func infoLine(env *Env, arg string) error {
 		}
 		addr = fn.Addr
 	}
-	d := &disassembler{prog: p, v: v, radix: 10}
+	// gdb's print_address: the function holding the address, by its
+	// debug information, as disassemble names branch targets.
+	g := &gdbDis{env: env, prog: p, v: v, d: &disassembler{prog: p, v: v, radix: 10}}
 	at := func(a uint64) string {
-		if s := d.symstr(a); s != "" {
+		if s := g.targetSym(a); s != "" {
 			return fmt.Sprintf("0x%x <%s>", a, s)
 		}
 		return fmt.Sprintf("0x%x", a)

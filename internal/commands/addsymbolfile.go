@@ -46,7 +46,7 @@ EXAMPLE
 	})
 }
 
-const addSymbolFileSynopsis = "FILE [ADDR] [-s SECTION ADDR]..."
+const addSymbolFileSynopsis = "file [address] [-s section address]..."
 
 // secAddr is one section address typed.
 type secAddr struct {

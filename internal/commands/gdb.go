@@ -18,7 +18,8 @@ func init() {
 		Help: `  Runs a gdb command, as crash passes it to its embedded gdb.  kdive has
   no gdb: it runs its own versions of the gdb commands crash users type:
   disassemble, add-symbol-file, info symbol, info line, info address, and
-  p (print), ptype, whatis.  These also work without the "gdb" prefix.
+  p (print), ptype, whatis.  These also work without the "gdb" prefix
+  (disassemble also as "disas").
 
 EXAMPLES
     kdive> gdb info symbol 0xffffffffbd2093da

@@ -46,7 +46,8 @@ func init() {
   start,end  the instructions from start up to end.
   start,+length  the instructions in length bytes from start.
 
-  Without a location, the function of the current context's PC.  The
+  Without a location, the function of the current context's PC ($pc in
+  a location: frame #0 of bt for the context set with "set").  The
   source text comes from the file the DWARF names (the unit's directory,
   then the current directory); when it is not found gdb's lines are shown:
   "LINE\tFILE: No such file or directory." the first time, then
@@ -109,6 +110,12 @@ func runDisassemble(env *Env, args []string) error {
 	g := &gdbDis{env: env, prog: p, v: v, flags: flags}
 	g.pc, g.hasPC = contextPC(p)
 	text := strings.Join(loc, " ")
+	if strings.Contains(text, "$pc") {
+		if !g.hasPC {
+			return errors.New("No registers.")
+		}
+		text = strings.ReplaceAll(text, "$pc", fmt.Sprintf("0x%x", g.pc))
+	}
 	if text == "" {
 		if !g.hasPC {
 			return errors.New("No frame selected.")
@@ -297,6 +304,18 @@ func (g *gdbDis) insnLine(in amd64.Inst, code []byte, fn string) string {
 	b.WriteString(in.Format(g.targetSym))
 	b.WriteByte('\n')
 	return b.String()
+}
+
+// expandPC replaces gdb's $pc in s with the current context's PC.
+func expandPC(p *program.Program, s string) (string, error) {
+	if !strings.Contains(s, "$pc") {
+		return s, nil
+	}
+	pc, ok := contextPC(p)
+	if !ok {
+		return "", errors.New("No registers.")
+	}
+	return strings.ReplaceAll(s, "$pc", fmt.Sprintf("0x%x", pc)), nil
 }
 
 // contextPC is the current context's PC: frame #0 of its backtrace.

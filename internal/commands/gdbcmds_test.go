@@ -254,6 +254,16 @@ func TestDisassembleContextPC(t *testing.T) {
 	if strings.Contains(gdbcmdsRun(t, p, "disassemble schedule"), "=>") {
 		t.Errorf("schedule marked")
 	}
+	// $pc is that PC.
+	if got2 := gdbcmdsRun(t, p, "disassemble $pc"); got2 != got {
+		t.Errorf("disassemble $pc:\n%s", got2)
+	}
+	if got := gdbcmdsRun(t, p, "info symbol $pc"); !strings.HasPrefix(got, "machine_kexec + ") {
+		t.Errorf("info symbol $pc: %q", got)
+	}
+	if got := gdbcmdsRun(t, p, "disassemble $pc,+1"); !strings.Contains(got, "\n=> 0x"+pc+" <machine_kexec+") {
+		t.Errorf("disassemble $pc,+1: %q", got)
+	}
 }
 
 // disassemble /s, /m and /r of 254 functions across the kernel's text

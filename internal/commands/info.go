@@ -28,7 +28,8 @@ func init() {
                 a module whose object file is not loaded (kallsyms);
                 "No symbol matches ADDR." otherwise.  ADDR is a gdb
                 expression: 0x hexadecimal, decimal, a function name,
-                symbol+offset, &variable, (expression).
+                symbol+offset, &variable, (expression), $pc (the current
+                context's PC: frame #0 of bt).
   line FUNC | *ADDR  the source line of a function's first instruction or
                 of an address and its code range: "Line N of "FILE" starts
                 at address 0x... <f+o> and ends at 0x... <f+o>.", from the
@@ -57,6 +58,10 @@ func runInfo(env *Env, args []string) error {
 		return errors.New(`"info" must be followed by the name of an info command: symbol, line, address`)
 	}
 	sub, rest := args[0], strings.TrimSpace(strings.Join(args[1:], " "))
+	rest, err := expandPC(env.Prog, rest)
+	if err != nil {
+		return err
+	}
 	switch {
 	case len(sub) >= 3 && strings.HasPrefix("symbol", sub):
 		return infoSymbol(env, rest)

@@ -45,17 +45,10 @@ func (g *gdbDis) sourceLine(t program.LineTable, fi, line int) {
 	ls := g.lastSource()
 	f := t.Files[fi]
 	key := srcKey{t.Key, fi}
-	text, seen := ls.text[f.Path]
-	if !seen {
-		info := SourceLineInfo{Name: f.Name, File: f.Path, Dir: t.Dir}
-		if lines, err := readSource(info); err == nil {
-			text = append([]string{}, lines...)
-			if g.sourceNewer(info, t) {
-				fmt.Fprintf(g.env.Out, "warning: Source file is more recent than executable.\n")
-			}
-		}
-		ls.text[f.Path] = text
+	if _, seen := ls.text[f.Path]; !seen {
+		g.readSourceOnce(t, fi)
 	}
+	text := ls.text[f.Path]
 	found := text != nil
 	if ls.valid && ls.key == key {
 		if ls.err {
@@ -74,6 +67,22 @@ func (g *gdbDis) sourceLine(t program.LineTable, fi, line int) {
 		return
 	}
 	fmt.Fprintf(g.env.Out, "%d\t%s\n", line, text[line-1])
+}
+
+// readSourceOnce reads file fi of t into the per-dump cache (nil when not
+// found), with gdb's warning when it is newer than the object file.
+func (g *gdbDis) readSourceOnce(t program.LineTable, fi int) {
+	ls := g.lastSource()
+	f := t.Files[fi]
+	var text []string
+	info := SourceLineInfo{Name: f.Name, File: f.Path, Dir: t.Dir}
+	if lines, err := readSource(info); err == nil {
+		text = append([]string{}, lines...)
+		if g.sourceNewer(info, t) {
+			fmt.Fprintf(g.env.Out, "warning: Source file is more recent than executable.\n")
+		}
+	}
+	ls.text[f.Path] = text
 }
 
 // mainFile is gdb's find_pc_line_symtab(lo): the file of lo's line, else
@@ -273,10 +282,7 @@ func decodeLen(code []byte, pc uint64) int {
 // the object file of the code (the module's .ko, else the vmlinux), as
 // gdb warns.
 func (g *gdbDis) sourceNewer(info SourceLineInfo, t program.LineTable) bool {
-	obj := g.prog.VmlinuxPath
-	if md := g.prog.ModuleDebugAt(g.lo); md != nil {
-		obj = md.Path
-	}
+	obj := t.Object
 	ost, err := os.Stat(obj)
 	if obj == "" || err != nil {
 		return false

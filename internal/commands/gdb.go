@@ -17,8 +17,11 @@ func init() {
 		Usage:   "command ...",
 		Help: `  Runs a gdb command, as crash passes it to its embedded gdb.  kdive has
   no gdb: it runs its own versions of the gdb commands crash users type:
-  disassemble, add-symbol-file, info symbol, info line, info address, and
-  p (print), ptype, whatis.  These also work without the "gdb" prefix
+  disassemble, add-symbol-file, info symbol, info line, info address,
+  list (gdb's source listing: "gdb list FUNCTION", "gdb list *ADDRESS",
+  "gdb list FILE:LINE", "gdb list LINE", "gdb list LOCATION,+N", and
+  "gdb list" for the next ten lines; crash's own list walks linked
+  lists), and p (print), ptype, whatis.  These also work without the "gdb" prefix
   (disassemble also as "disas").
 
 EXAMPLES
@@ -42,13 +45,17 @@ func runGdb(env *Env, args []string) error {
 	if len(args) == 0 {
 		return errors.New("a gdb command is required")
 	}
+	if args[0] == "list" || args[0] == "l" {
+		// crash's own list walks linked lists: gdb's is reached here.
+		return gdbList(env, args[1:])
+	}
 	name, ok := gdbCommands[args[0]]
 	var c *Command
 	if ok {
 		c = Lookup(name)
 	}
 	if c == nil {
-		return fmt.Errorf("%s: kdive runs no gdb: of gdb's commands it has disassemble, add-symbol-file, info symbol|line|address, p, ptype, whatis", args[0])
+		return fmt.Errorf("%s: kdive runs no gdb: of gdb's commands it has disassemble, add-symbol-file, info symbol|line|address, list, p, ptype, whatis", args[0])
 	}
 	return c.Run(env, args[1:])
 }

@@ -92,6 +92,11 @@ func TestGdbCommandsSourceGolden(t *testing.T) {
 			t.Errorf("%s: differs from crash:\n%s", cmd, rdsymFirstDiff(want, got))
 		}
 	}
+	// Past the end of the file: gdb's error (crash: "gdb request failed").
+	want := fmt.Sprintf("gdb: Line number 9994 out of range; \"testdata/rig/module/kdive_rig.c\" has %d lines.\n", strings.Count(string(src), "\n"))
+	if got := gdbcmdsRun(t, p, "gdb list kdive_rig.c:9999"); got != want {
+		t.Errorf("gdb list kdive_rig.c:9999: %q, want %q", got, want)
+	}
 }
 
 // gdbcmdsGoldenOut is the golden's output of one command.
@@ -172,7 +177,9 @@ func TestGdbCommandsBadInput(t *testing.T) {
 		"info line nosuch":                                  "info: Function \"nosuch\" not defined.\n",
 		"info line *0x1234":                                 "No line number information available for address 0x1234\n",
 		"info frob":                                         "info: Undefined info command: \"frob\".  Try \"help info\".\n",
-		"gdb frob x":                                        "gdb: frob: kdive runs no gdb: of gdb's commands it has disassemble, add-symbol-file, info symbol|line|address, p, ptype, whatis\n",
+		"gdb frob x":                                        "gdb: frob: kdive runs no gdb: of gdb's commands it has disassemble, add-symbol-file, info symbol|line|address, list, p, ptype, whatis\n",
+		"gdb list nosuchfunc":                               "gdb: Function \"nosuchfunc\" not defined.\n",
+		"gdb list nosuch.c:12":                              "gdb: No source file named nosuch.c.\n",
 		"add-symbol-file /nonexistent.ko 0x1":               "add-symbol-file: /nonexistent.ko: No such file or directory.\n",
 		"add-symbol-file /etc/hostname 0x1":                 "add-symbol-file: /etc/hostname: not in executable format: file format not recognized\n",
 	}

@@ -13,6 +13,9 @@ type UnitLines = dwarfx.UnitLines
 type LineTable struct {
 	*dwarfx.UnitLines
 	Bias uint64
+	// Object is the file the DWARF comes from (the module's .ko or the
+	// vmlinux; "" when unknown).
+	Object string
 }
 
 // LineTableAt returns the line tables of the unit holding the kernel text
@@ -25,7 +28,13 @@ func (p *Program) LineTableAt(addr uint64) (LineTable, bool) {
 			continue
 		}
 		if _, ok := u.Find(addr - s.Bias); ok {
-			return LineTable{UnitLines: u, Bias: s.Bias}, true
+			obj := ""
+			if md := p.ModuleDebugAt(addr); md != nil && md.Index == s.Index {
+				obj = md.Path
+			} else if vl, _ := p.vmlinuxLines(); vl == s.Index {
+				obj = p.VmlinuxPath
+			}
+			return LineTable{UnitLines: u, Bias: s.Bias, Object: obj}, true
 		}
 	}
 	return LineTable{}, false

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"kdive/internal/kernel/tasks"
 	"kdive/internal/program"
 	"kdive/internal/testcorpus"
 )
@@ -271,6 +272,34 @@ func TestDisassembleContextPC(t *testing.T) {
 	if got := gdbcmdsRun(t, p, "disassemble $pc,+1"); !strings.Contains(got, "\n=> 0x"+pc+" <machine_kexec+") {
 		t.Errorf("disassemble $pc,+1: %q", got)
 	}
+	// Another context (set PID): a sleeping task's frame #0.
+	tl, err := tasks.List(p, tasks.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tk := range tl.Tasks {
+		if tk.Comm != "kthreadd" {
+			continue
+		}
+		p.SetCurrentTask(tk.Addr)
+		defer p.ResetCurrentTask()
+		bt := gdbcmdsRun(t, p, "bt")
+		var f0 []string // "#0 [sp] func at addr"
+		for _, l := range strings.Split(bt, "\n") {
+			if strings.HasPrefix(l, " #0 ") {
+				f0 = strings.Fields(l)
+			}
+		}
+		if len(f0) < 5 {
+			t.Fatalf("bt of kthreadd: %q", bt)
+		}
+		got := gdbcmdsRun(t, p, "disassemble")
+		if !strings.HasPrefix(got, "Dump of assembler code for function "+f0[2]+":\n") || !strings.Contains(got, "\n=> 0x"+f0[4]+" <+") {
+			t.Errorf("disassemble in kthreadd's context (bt #0 %s at %s):\n%s", f0[2], f0[4], got)
+		}
+		return
+	}
+	t.Error("no kthreadd")
 }
 
 // disassemble /s, /m and /r of 254 functions across the kernel's text

@@ -466,8 +466,9 @@ type disassembler struct {
 // bytesAt returns up to 16 bytes at addr (fewer before an unreadable
 // byte), or the read error at addr.
 func (d *disassembler) bytesAt(addr uint64) ([]byte, error) {
-	if addr >= d.bufAddr && addr+16 <= d.bufAddr+uint64(len(d.buf)) {
-		return d.buf[addr-d.bufAddr : addr-d.bufAddr+16], nil
+	// (overflow-safe: addresses near 2^64 come from user ranges)
+	if off := addr - d.bufAddr; addr >= d.bufAddr && off < uint64(len(d.buf)) && uint64(len(d.buf))-off >= 16 {
+		return d.buf[off : off+16], nil
 	}
 	b := make([]byte, 4096)
 	n, err := d.prog.ReadAt(b, addr)

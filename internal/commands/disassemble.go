@@ -90,6 +90,9 @@ func runDisassemble(env *Env, args []string) error {
 			loc = args[i:]
 			break
 		}
+		if a == "/" {
+			return errors.New("Missing modifier.")
+		}
 		for _, c := range a[1:] {
 			switch c {
 			case 'm':

@@ -179,6 +179,8 @@ func TestGdbCommandsBadInput(t *testing.T) {
 		"info line *0x1234":                                 "No line number information available for address 0x1234\n",
 		"info frob":                                         "info: Undefined info command: \"frob\".  Try \"help info\".\n",
 		"gdb frob x":                                        "gdb: frob: kdive runs no gdb: of gdb's commands it has disassemble, add-symbol-file, info symbol|line|address, list, p, ptype, whatis\n",
+		"disassemble /":                                     "disassemble: Missing modifier.\n",
+		"disassemble 0xfffffffffffffff0,0xffffffffffffffff": "Dump of assembler code from 0xfffffffffffffff0 to 0xffffffffffffffff:\ndisassemble: Cannot access memory at address 0xfffffffffffffff0\n",
 		"gdb list nosuchfunc":                               "gdb: Function \"nosuchfunc\" not defined.\n",
 		"gdb list nosuch.c:12":                              "gdb: No source file named nosuch.c.\n",
 		"add-symbol-file /nonexistent.ko 0x1":               "add-symbol-file: /nonexistent.ko: No such file or directory.\n",

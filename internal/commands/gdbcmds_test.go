@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"bytes"
 	"compress/gzip"
 	"fmt"
 	"io"
@@ -424,4 +425,40 @@ func insnLines(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// FuzzGdbCommandArgs runs disassemble, info and gdb list with fuzzed
+// arguments on the oops-proc dump (with the vmlinux): an error or output,
+// never a panic (ranges near 2^64 once panicked in dis's byte cache).
+func FuzzGdbCommandArgs(f *testing.F) {
+	for _, s := range []string{
+		"disassemble /r schedule", "disassemble 0xfffffffffffffff0,0xffffffffffffffff",
+		"disassemble /s 0xffffffffbd209380,+40", "disassemble /m vfs_write", "disassemble ,+5",
+		"info symbol 0xffffffffbd2093da", "info line *0xffffffffbd2093da", "info address jiffies",
+		"gdb list schedule", "gdb list *0x1", "gdb list kdive_rig.c:80", "gdb list 5", "disassemble $pc",
+	} {
+		f.Add(s)
+	}
+	p, err := program.Open(testcorpus.Vmlinux(f), testcorpus.File(f, "oops-proc", testcorpus.KdumpELF), program.OpenOptions{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer p.Close()
+	f.Fuzz(func(t *testing.T, line string) {
+		args := strings.Fields(line)
+		if len(args) == 0 || len(line) > 200 {
+			return
+		}
+		switch args[0] {
+		case "disassemble", "info", "gdb":
+		default:
+			return
+		}
+		if args[0] == "gdb" && (len(args) < 2 || args[1] != "list" && args[1] != "info" && args[1] != "disassemble") {
+			return
+		}
+		var buf bytes.Buffer
+		env := &Env{Prog: p, Out: &buf, Err: &buf}
+		_ = Lookup(args[0]).Run(env, args[1:])
+	})
 }

@@ -21,7 +21,8 @@ func init() {
   list (gdb's source listing: "gdb list FUNCTION", "gdb list *ADDRESS",
   "gdb list FILE:LINE", "gdb list LINE", "gdb list LOCATION,+N", and
   "gdb list" for the next ten lines; crash's own list walks linked
-  lists), and p (print), ptype, whatis.  These also work without the "gdb" prefix
+  lists), x (examine memory: x/NFU ADDRESS), and p (print), ptype,
+  whatis.  These also work without the "gdb" prefix
   (disassemble also as "disas").
 
 EXAMPLES
@@ -37,6 +38,7 @@ var gdbCommands = map[string]string{
 	"disassemble": "disassemble", "disas": "disassemble",
 	"add-symbol-file": "add-symbol-file",
 	"info":            "info",
+	"x":               "x",
 	"p":               "p", "print": "p",
 	"ptype": "ptype", "whatis": "whatis",
 }
@@ -55,7 +57,7 @@ func runGdb(env *Env, args []string) error {
 		c = Lookup(name)
 	}
 	if c == nil {
-		return fmt.Errorf("%s: kdive runs no gdb: of gdb's commands it has disassemble, add-symbol-file, info symbol|line|address, list, p, ptype, whatis", args[0])
+		return fmt.Errorf("%s: kdive runs no gdb: of gdb's commands it has disassemble, add-symbol-file, info symbol|line|address, list, x, p, ptype, whatis", args[0])
 	}
 	return c.Run(env, args[1:])
 }

@@ -44,7 +44,14 @@ func gdbcmdsRun(t *testing.T, p *program.Program, line string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := typecmdsRun(t, p, strings.ReplaceAll(line, "KO", ko))
+	line = strings.ReplaceAll(line, "KO", ko)
+	// gdb's "x/4xg ADDR" is "x /4xg ADDR", as the session splits it.
+	if w, rest, _ := strings.Cut(line, " "); strings.Contains(w, "/") && !strings.HasPrefix(w, "/") {
+		if i := strings.IndexByte(w, '/'); Lookup(w[:i]) != nil {
+			line = strings.TrimSpace(w[:i] + " " + w[i:] + " " + rest)
+		}
+	}
+	got := typecmdsRun(t, p, line)
 	got = strings.ReplaceAll(got, ko, "KO")
 	return strings.ReplaceAll(got, real, "CORPUS")
 }
@@ -179,9 +186,12 @@ func TestGdbCommandsBadInput(t *testing.T) {
 		"info line nosuch":                                  "info: Function \"nosuch\" not defined.\n",
 		"info line *0x1234":                                 "No line number information available for address 0x1234\n",
 		"info frob":                                         "info: Undefined info command: \"frob\".  Try \"help info\".\n",
-		"gdb frob x":                                        "gdb: frob: kdive runs no gdb: of gdb's commands it has disassemble, add-symbol-file, info symbol|line|address, list, p, ptype, whatis\n",
+		"gdb frob x":                                        "gdb: frob: kdive runs no gdb: of gdb's commands it has disassemble, add-symbol-file, info symbol|line|address, list, x, p, ptype, whatis\n",
 		"disassemble /":                                     "disassemble: Missing modifier.\n",
 		"disassemble 0xfffffffffffffff0,0xffffffffffffffff": "Dump of assembler code from 0xfffffffffffffff0 to 0xffffffffffffffff:\ndisassemble: Cannot access memory at address 0xfffffffffffffff0\n",
+		"x/3q 0x1":                                          "x: Undefined output format \"q\".\n",
+		"x/2xg 0x1":                                         "0x1:\nx: Cannot access memory at address 0x1\n",
+		"x/s jiffies":                                       "x: Cannot access memory at address 0xfffee27f\n",
 		"gdb list nosuchfunc":                               "gdb: Function \"nosuchfunc\" not defined.\n",
 		"gdb list nosuch.c:12":                              "gdb: No source file named nosuch.c.\n",
 		"add-symbol-file /nonexistent.ko 0x1":               "add-symbol-file: /nonexistent.ko: No such file or directory.\n",
@@ -236,6 +246,30 @@ func TestAddSymbolFileLayout(t *testing.T) {
 		if got != want {
 			t.Errorf("%s:\n%s", cmd, rdsymFirstDiff(want, got))
 		}
+	}
+	// x and info symbol take a variable's value (gdb's value_as_address):
+	// kdive_rig_state points at the rig's state object (guest truth),
+	// &kdive_rig_global is the global (crash's gdb, with only .text
+	// relocated, reads 0x1230 instead).
+	truth := testcorpus.Truth(t, "oops-proc")
+	obj := map[string]string{}
+	for _, l := range truth["object"] {
+		if f := strings.Fields(l); len(f) == 2 {
+			obj[f[0]] = f[1]
+		}
+	}
+	if got := gdbcmdsRun(t, p, "x/2xg kdive_rig_state"); !strings.HasPrefix(got, "0x"+obj["state"]+":\t0x") {
+		t.Errorf("x/2xg kdive_rig_state: %q, want the state object 0x%s", got, obj["state"])
+	}
+	if got := gdbcmdsRun(t, p, "x/1xg &kdive_rig_global"); !strings.HasPrefix(got, "0x"+obj["global"]+" <kdive_rig_global>:\t0x") {
+		t.Errorf("x/1xg &kdive_rig_global: %q, want 0x%s", got, obj["global"])
+	}
+	if got := gdbcmdsRun(t, p, "info symbol kdive_rig_state"); got != "No symbol matches kdive_rig_state.\n" {
+		t.Errorf("info symbol kdive_rig_state: %q", got)
+	}
+	// A bare x goes on after the last unit.
+	if got := gdbcmdsRun(t, p, "x"); !strings.HasPrefix(got, fmt.Sprintf("0x%s <kdive_rig_global+8>:\t0x", obj["global"][:len(obj["global"])-1]+"8")) {
+		t.Errorf("x after x/1xg &kdive_rig_global: %q", got)
 	}
 	// Without an address: the module's own .text.
 	got = gdbcmdsRun(t, p, "add-symbol-file KO")
@@ -427,7 +461,7 @@ func insnLines(s string) string {
 	return b.String()
 }
 
-// FuzzGdbCommandArgs runs disassemble, info and gdb list with fuzzed
+// FuzzGdbCommandArgs runs disassemble, info, x and gdb list with fuzzed
 // arguments on the oops-proc dump (with the vmlinux): an error or output,
 // never a panic (ranges near 2^64 once panicked in dis's byte cache).
 func FuzzGdbCommandArgs(f *testing.F) {
@@ -436,6 +470,7 @@ func FuzzGdbCommandArgs(f *testing.F) {
 		"disassemble /s 0xffffffffbd209380,+40", "disassemble /m vfs_write", "disassemble ,+5",
 		"info symbol 0xffffffffbd2093da", "info line *0xffffffffbd2093da", "info address jiffies",
 		"gdb list schedule", "gdb list *0x1", "gdb list kdive_rig.c:80", "gdb list 5", "disassemble $pc",
+		"x /4xg 0xffffffffbe21aa40", "x /3i schedule", "x /2s linux_banner", "x /8c 0xfffffffffffffffc", "x", "x /s jiffies",
 	} {
 		f.Add(s)
 	}
@@ -450,7 +485,7 @@ func FuzzGdbCommandArgs(f *testing.F) {
 			return
 		}
 		switch args[0] {
-		case "disassemble", "info", "gdb":
+		case "disassemble", "info", "gdb", "x":
 		default:
 			return
 		}

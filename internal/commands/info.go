@@ -29,7 +29,8 @@ func init() {
                 "No symbol matches ADDR." otherwise.  ADDR is a gdb
                 expression: 0x hexadecimal, decimal, a function name,
                 symbol+offset, &variable, (expression), $pc (the current
-                context's PC: frame #0 of bt).
+                context's PC: frame #0 of bt); a variable stands for its
+                value (a pointer's target), an array for its address.
   line FUNC | *ADDR  the source line of a function's first instruction or
                 of an address and its code range: "Line N of "FILE" starts
                 at address 0x... <f+o> and ends at 0x... <f+o>.", from the
@@ -80,14 +81,8 @@ func infoSymbol(env *Env, arg string) error {
 	}
 	p := env.Prog
 	v := viewOf(p)
-	var addr uint64
-	if l := v.search(arg); len(l) > 0 && !v.isText(l[0]) {
-		// gdb takes a variable's value, not its address: kdive does
-		// not guess its type.
-		fmt.Fprintf(env.Out, "No symbol matches %s.\n", arg)
-		return nil
-	}
-	addr, err := gdbAddr(arg, v)
+	// gdb takes a variable's value (an array's or function's address).
+	addr, err := gdbValueAddr(p, v, arg)
 	if err != nil {
 		return err
 	}

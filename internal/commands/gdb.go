@@ -8,6 +8,7 @@ package commands
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 func init() {
@@ -47,6 +48,11 @@ func runGdb(env *Env, args []string) error {
 	if len(args) == 0 {
 		return errors.New("a gdb command is required")
 	}
+	// gdb's "x/4xg ADDR" and "p/x EXPR": the format is the command's
+	// first argument.
+	if i := strings.IndexByte(args[0], '/'); i > 0 {
+		args = append([]string{args[0][:i], args[0][i:]}, args[1:]...)
+	}
 	if args[0] == "list" || args[0] == "l" {
 		// crash's own list walks linked lists: gdb's is reached here.
 		return gdbList(env, args[1:])
@@ -59,5 +65,17 @@ func runGdb(env *Env, args []string) error {
 	if c == nil {
 		return fmt.Errorf("%s: kdive runs no gdb: of gdb's commands it has disassemble, add-symbol-file, info symbol|line|address, list, x, p, ptype, whatis", args[0])
 	}
-	return c.Run(env, args[1:])
+	rest := args[1:]
+	if name == "p" {
+		// gdb prints "$N = value" without crash's "NAME = " leader for
+		// a symbol: the expression goes in parentheses.
+		i := 0
+		for i < len(rest) && (strings.HasPrefix(rest[i], "/") || strings.HasPrefix(rest[i], "-")) {
+			i++
+		}
+		if i < len(rest) {
+			rest = append(append([]string(nil), rest[:i]...), "("+strings.Join(rest[i:], " ")+")")
+		}
+	}
+	return c.Run(env, rest)
 }

@@ -264,6 +264,9 @@ func TestAddSymbolFileLayout(t *testing.T) {
 	if got := gdbcmdsRun(t, p, "x/1xg &kdive_rig_global"); !strings.HasPrefix(got, "0x"+obj["global"]+" <kdive_rig_global>:\t0x") {
 		t.Errorf("x/1xg &kdive_rig_global: %q, want 0x%s", got, obj["global"])
 	}
+	if got, want := gdbcmdsRun(t, p, "gdb x/1xg &kdive_rig_global"), gdbcmdsRun(t, p, "x/1xg &kdive_rig_global"); got != want {
+		t.Errorf("gdb x/1xg: %q, want %q", got, want)
+	}
 	if got := gdbcmdsRun(t, p, "info symbol kdive_rig_state"); got != "No symbol matches kdive_rig_state.\n" {
 		t.Errorf("info symbol kdive_rig_state: %q", got)
 	}

@@ -2,9 +2,7 @@ package commands
 
 import (
 	"bytes"
-	"compress/gzip"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,17 +17,9 @@ import (
 // output of gdbcmds.cmds), skipping when the corpus is not the one it was
 // captured on.
 func gdbcmdsSteps(t *testing.T) []struct{ cmd, want string } {
-	b, err := os.ReadFile("testdata/gdbcmds-oops-proc.golden")
-	if err != nil {
-		t.Fatal(err)
-	}
-	head, _, _ := strings.Cut(string(b), "\n")
-	hash, err := os.ReadFile(filepath.Join(testcorpus.Dir(t), "rig-hash"))
-	if err != nil || !strings.Contains(head, "(rig-hash "+strings.TrimSpace(string(hash))+")") {
-		t.Skipf("corpus rig-hash %q is not the golden file's: %s", hash, head)
-	}
+	_, b := goldenFor(t, testcorpus.Dir(t), "gdbcmds-oops-proc.golden")
 	var steps []struct{ cmd, want string }
-	for _, part := range strings.Split(string(b), "@@@ ")[1:] {
+	for _, part := range strings.Split(b, "@@@ ")[1:] {
 		cmd, out, _ := strings.Cut(part, "\n")
 		steps = append(steps, struct{ cmd, want string }{cmd, out})
 	}
@@ -350,24 +340,7 @@ func TestGdbCommandsWideGolden(t *testing.T) {
 	if testing.Short() {
 		t.Skip("510 dumps")
 	}
-	f, err := os.Open("testdata/gdbcmds-wide-oops-proc.golden.gz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	head, _, _ := strings.Cut(string(b), "\n")
-	hash, err := os.ReadFile(filepath.Join(testcorpus.Dir(t), "rig-hash"))
-	if err != nil || !strings.Contains(head, "(rig-hash "+strings.TrimSpace(string(hash))+")") {
-		t.Skipf("corpus rig-hash %q is not the golden file's: %s", hash, head)
-	}
+	_, b := goldenFor(t, testcorpus.Dir(t), "gdbcmds-wide-oops-proc.golden.gz")
 	t.Chdir(t.TempDir())
 	p := linesOpen(t, true)
 	defer p.Close()

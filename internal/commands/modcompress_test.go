@@ -114,14 +114,7 @@ func TestModSymCompressed(t *testing.T) {
 				vml = testcorpus.Vmlinux(t)
 			}
 			p := openProg(t, vml, testcorpus.File(t, "oops-proc", testcorpus.KdumpLZO))
-			run := func(line string) string {
-				t.Helper()
-				out, errs, err := runModLine(p, line)
-				if err != nil || errs != "" {
-					t.Fatalf("%s: %v (stderr %q)", line, err, errs)
-				}
-				return historyRef.ReplaceAllString(out, "$$N = ")
-			}
+			run := modRun(t, p, true)
 			// The plain .ko's outputs.
 			wantLoad := strings.ReplaceAll(run("mod -s kdive_rig "+ko), ko, "FILE")
 			want := map[string]string{}

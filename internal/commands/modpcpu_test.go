@@ -53,14 +53,7 @@ func TestModPerCPUExt(t *testing.T) {
 					vml = testcorpus.ExtVmlinux(t)
 				}
 				p := openProg(t, vml, testcorpus.ExtFile(t, sc, testcorpus.KdumpLZO))
-				run := func(line string) string {
-					t.Helper()
-					out, errs, err := runModLine(p, line)
-					if err != nil || errs != "" {
-						t.Fatalf("%s: %v (stderr %q)", line, err, errs)
-					}
-					return historyRef.ReplaceAllString(out, "$$N = ")
-				}
+				run := modRun(t, p, true)
 				// The per-CPU pointer: each CPU's copy less its
 				// __per_cpu_offset, the same for all, struct module.percpu.
 				var ptr uint64

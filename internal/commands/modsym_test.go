@@ -21,6 +21,23 @@ func runModLine(p *program.Program, line string) (string, string, error) {
 	return out.String(), errb.String(), err
 }
 
+// modRun returns a runner of command lines on p that fails the test on an
+// error; strict, also on anything written to stderr, and it normalises
+// gdb's value history numbers ("$N = ").
+func modRun(t *testing.T, p *program.Program, strict bool) func(string) string {
+	return func(line string) string {
+		t.Helper()
+		out, errs, err := runModLine(p, line)
+		if err != nil || strict && errs != "" {
+			t.Fatalf("%s: %v (stderr %q)", line, err, errs)
+		}
+		if strict {
+			out = historyRef.ReplaceAllString(out, "$$N = ")
+		}
+		return out
+	}
+}
+
 // rigTruth returns the kdive_rig objects (`object NAME ADDR`) and symbols
 // (`kallsyms ADDR t NAME [kdive_rig]`) the guest printed.
 func rigTruth(t *testing.T, sc string) map[string]uint64 {
@@ -64,14 +81,7 @@ func TestModSymRig(t *testing.T) {
 				}
 				obj := rigTruth(t, sc)
 				p := openProg(t, vml, testcorpus.File(t, sc, testcorpus.KdumpLZO))
-				run := func(line string) string {
-					t.Helper()
-					out, errs, err := runModLine(p, line)
-					if err != nil {
-						t.Fatalf("%s: %v (stderr %q)", line, err, errs)
-					}
-					return out
-				}
+				run := modRun(t, p, false)
 				if _, _, err := runModLine(p, "whatis struct kdive_rig_item"); err == nil {
 					t.Fatal("struct kdive_rig_item known before mod -s")
 				}
@@ -417,14 +427,7 @@ func TestModSymExt(t *testing.T) {
 					}
 				}
 				p := openProg(t, vml, testcorpus.ExtFile(t, sc, testcorpus.KdumpLZO))
-				run := func(line string) string {
-					t.Helper()
-					out, errs, err := runModLine(p, line)
-					if err != nil {
-						t.Fatalf("%s: %v (stderr %q)", line, err, errs)
-					}
-					return out
-				}
+				run := modRun(t, p, false)
 				run("mod -s kdive_ext " + ko)
 				if got, want := run("p kdive_ext_global.state"), fmt.Sprintf("$1 = (struct kdive_ext_state *) 0x%s\n", obj["object state"]); got != want {
 					t.Errorf("state: %q, want %q", got, want)

@@ -19,7 +19,8 @@
 #    and crash on the scenario's vmcore.lzo, kdive and drgn on its vmcore.elf
 #    (bench/drgn_tasks.py). Targets: bt >= 20x faster than crash, no slower
 #    than drgn. Then `log` of a full (wrapped) printk ring: the ext corpus's
-#    logring dump, when built (rows "log full ring ...").
+#    logring dump, when built (rows "log full ring ..."); and 510 gdb
+#    `disassemble` dumps in one session, kdive vs crash (row "disassemble x510").
 # 4. a summary: ratios and the targets (open + sys >= 20x faster than crash,
 #    kdive < 150 MiB peak RSS).
 #
@@ -394,6 +395,27 @@ if ((TASK_TOOLS_OK)) && [[ -s $RING/vmcore.lzo && -s $RING/vmcore.elf && -f $RIN
 	done
 else
 	note "log on a full ring: no ext corpus logring dump at $RING, skipped"
+fi
+
+# --- 3c. gdb's disassemble, in bulk -------------------------------------------
+# The 510 `disassemble /s|/m|/r` dumps of internal/commands/testdata/
+# gdbcmds-wide.cmds (254 kernel functions) in one session, kdive and crash
+# (whose embedded gdb does them) on the corpus's oops-proc/vmcore.elf; their
+# outputs are equal (the commands tests check it byte for byte).
+WIDE=$ROOT/internal/commands/testdata/gdbcmds-wide.cmds
+DIS_DUMP=$CORPUS/oops-proc/vmcore.elf
+if [[ -f $WIDE && -s $DIS_DUMP ]]; then
+	note "== disassemble x510 ($DIS_DUMP)"
+	grep -v '^#' "$WIDE" >"$OUT/wide.cmds"
+	echo q >>"$OUT/wide.cmds"
+	for ((r = 1; r <= maxr; r++)); do
+		if have kdive && ((r <= RUNS)); then
+			measure tasks "disassemble x510 vmcore.elf" kdive "$r" 'End of assembler dump' -- "$KDIVE" -s "$VMLINUX" "$DIS_DUMP" -i "$OUT/wide.cmds"
+		fi
+		if have crash && ((r <= CRASH_RUNS)); then
+			measure tasks "disassemble x510 vmcore.elf" crash "$r" 'End of assembler dump' -- crash -s "$VMLINUX" "$DIS_DUMP" -i "$OUT/wide.cmds"
+		fi
+	done
 fi
 
 # --- 3b. kmem: slab summaries -------------------------------------------------

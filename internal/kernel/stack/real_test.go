@@ -166,43 +166,54 @@ func TestAllTasksUnwind(t *testing.T) {
 				if f, ok := strings.CutSuffix(format, "/no-vmlinux"); ok {
 					format, vml = f, ""
 				}
-				p, err := program.Open(vml, testcorpus.File(t, sc, format), program.OpenOptions{})
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer p.Close()
-				k, err := stack.For(p)
-				if err != nil {
-					t.Fatal(err)
-				}
-				tl, err := tasks.List(p, tasks.Options{})
-				if err != nil {
-					t.Fatal(err)
-				}
-				entries := map[string]int{}
-				for _, task := range tl.Tasks {
-					bt, err := k.Unwind(task.Addr)
-					if err != nil {
-						t.Errorf("pid %d %s: %v", task.PID, task.Comm, err)
-						continue
-					}
-					n := names(p, bt.Trace)
-					if bt.Err != nil || len(n) == 0 {
-						t.Errorf("pid %d %s (%s): %v %v", task.PID, task.Comm, bt.Start, n, bt.Err)
-						continue
-					}
-					last := n[len(n)-1]
-					switch last {
-					case "ret_from_fork", "entry_SYSCALL_64_after_hwframe", "secondary_startup_64_no_verify":
-					default:
-						t.Errorf("pid %d %s: trace ends in %s: %v", task.PID, task.Comm, last, n)
-					}
-					entries[last]++
-				}
-				t.Logf("%d tasks, entry points %v", len(tl.Tasks), entries)
+				entries := unwindAllTasks(t, vml, testcorpus.File(t, sc, format))
+				t.Logf("entry points %v", entries)
 			})
 		}
 	}
+}
+
+// unwindAllTasks opens dump (with vmlinux, or "" for none) and unwinds
+// every task, failing the test for a task whose trace has an error or does
+// not end at an entry point (ret_from_fork, the system call entry, the
+// idle tasks' secondary_startup_64_no_verify); it returns how many traces
+// end at each.
+func unwindAllTasks(t *testing.T, vmlinux, dump string) map[string]int {
+	t.Helper()
+	p, err := program.Open(vmlinux, dump, program.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	k, err := stack.For(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tl, err := tasks.List(p, tasks.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries := map[string]int{}
+	for _, task := range tl.Tasks {
+		bt, err := k.Unwind(task.Addr)
+		if err != nil {
+			t.Errorf("pid %d %s: %v", task.PID, task.Comm, err)
+			continue
+		}
+		n := names(p, bt.Trace)
+		if bt.Err != nil || len(n) == 0 {
+			t.Errorf("pid %d %s (%s): %v %v", task.PID, task.Comm, bt.Start, n, bt.Err)
+			continue
+		}
+		last := n[len(n)-1]
+		switch last {
+		case "ret_from_fork", "entry_SYSCALL_64_after_hwframe", "secondary_startup_64_no_verify":
+		default:
+			t.Errorf("pid %d %s: trace ends in %s: %v", task.PID, task.Comm, last, n)
+		}
+		entries[last]++
+	}
+	return entries
 }
 
 // TestGarbageStarts walks real stacks from wrong places: every word of a

@@ -91,3 +91,38 @@ func (w *Warnings) Add(format string, a ...any) {
 		*w = append(*w, fmt.Sprintf(format, a...))
 	}
 }
+
+// MemberOffsetter resolves struct member offsets (program.Program
+// satisfies it).
+type MemberOffsetter interface {
+	MemberOffset(typ, member string) (uint64, error)
+}
+
+// Offsets resolves a helper's member offsets in one go: Must records the
+// first failure in Err (prefixed with the package's name), Opt reports
+// whether the member exists (a kernel feature detected by its presence).
+type Offsets struct {
+	src MemberOffsetter
+	pkg string
+	Err error
+}
+
+// NewOffsets returns a resolver over src for package pkg's error messages.
+func NewOffsets(src MemberOffsetter, pkg string) *Offsets {
+	return &Offsets{src: src, pkg: pkg}
+}
+
+// Must returns typ.member's offset; a failure is kept in Err (the first).
+func (o *Offsets) Must(typ, member string) uint64 {
+	v, err := o.src.MemberOffset(typ, member)
+	if err != nil && o.Err == nil {
+		o.Err = fmt.Errorf("%s: %s.%s: %w", o.pkg, typ, member, err)
+	}
+	return v
+}
+
+// Opt returns typ.member's offset and whether it exists.
+func (o *Offsets) Opt(typ, member string) (uint64, bool) {
+	v, err := o.src.MemberOffset(typ, member)
+	return v, err == nil
+}

@@ -62,3 +62,27 @@ func TestWarningsCapped(t *testing.T) {
 		t.Errorf("%d warnings, first %q", len(w), w[0])
 	}
 }
+
+type members map[string]uint64
+
+func (m members) MemberOffset(typ, member string) (uint64, error) {
+	if v, ok := m[typ+"."+member]; ok {
+		return v, nil
+	}
+	return 0, fmt.Errorf("no member %s in %s", member, typ)
+}
+
+func TestOffsets(t *testing.T) {
+	r := NewOffsets(members{"task_struct.pid": 8}, "tasks")
+	if v, ok := r.Opt("task_struct", "tgid"); ok || v != 0 {
+		t.Errorf("Opt of a missing member: %d %v", v, ok)
+	}
+	if v := r.Must("task_struct", "pid"); v != 8 || r.Err != nil {
+		t.Errorf("Must pid: %d %v", v, r.Err)
+	}
+	r.Must("task_struct", "comm")
+	r.Must("task_struct", "mm")
+	if r.Err == nil || r.Err.Error() != "tasks: task_struct.comm: no member comm in task_struct" {
+		t.Errorf("Err %v, want the first failure", r.Err)
+	}
+}

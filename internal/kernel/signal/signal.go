@@ -88,18 +88,8 @@ type offsets struct {
 
 func resolve(src Source) (*offsets, error) {
 	o := &offsets{}
-	var err error
-	must := func(typ, m string) uint64 {
-		v, e := src.MemberOffset(typ, m)
-		if e != nil && err == nil {
-			err = fmt.Errorf("signal: %s.%s: %w", typ, m, e)
-		}
-		return v
-	}
-	opt := func(typ, m string) (uint64, bool) {
-		v, e := src.MemberOffset(typ, m)
-		return v, e == nil
-	}
+	r := kread.NewOffsets(src, "signal")
+	must, opt := r.Must, r.Opt
 	o.signal = must("task_struct", "signal")
 	o.sighand = must("task_struct", "sighand")
 	o.blocked = must("task_struct", "blocked")
@@ -112,8 +102,8 @@ func resolve(src Source) (*offsets, error) {
 	o.saMask = must("k_sigaction", "sa.sa_mask")
 	o.qList = must("sigqueue", "list")
 	o.qInfo = must("sigqueue", "info")
-	if err != nil {
-		return nil, err
+	if r.Err != nil {
+		return nil, r.Err
 	}
 	sz, e := src.TypeSize("k_sigaction")
 	if e != nil || sz == 0 || sz > 256 {

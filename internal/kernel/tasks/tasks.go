@@ -108,24 +108,14 @@ const (
 
 func resolve(src Source) (*offsets, error) {
 	o := &offsets{}
-	var err error
-	must := func(typ, m string) uint64 {
-		v, e := src.MemberOffset(typ, m)
-		if e != nil && err == nil {
-			err = fmt.Errorf("tasks: %s.%s: %w", typ, m, e)
-		}
-		return v
-	}
-	opt := func(typ, m string) (uint64, bool) {
-		v, e := src.MemberOffset(typ, m)
-		return v, e == nil
-	}
+	r := kread.NewOffsets(src, "tasks")
+	must, opt := r.Must, r.Opt
 	o.tasks = must("task_struct", "tasks")
 	o.pid = must("task_struct", "pid")
 	o.tgid = must("task_struct", "tgid")
 	o.comm = must("task_struct", "comm")
-	if err != nil {
-		return nil, err
+	if r.Err != nil {
+		return nil, r.Err
 	}
 	// __state replaced state in 5.14 (commit 2f064a59a11f).
 	if v, ok := opt("task_struct", "__state"); ok {

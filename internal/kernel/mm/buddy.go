@@ -53,29 +53,16 @@ func FreeBlockOf(src Source, vi VMCOREINFO, pg *Pages, zones []Zone, pfn uint64)
 	if err != nil {
 		oLru = 8
 	}
-	faSize, err := src.TypeSize("free_area")
-	if err != nil || faSize == 0 {
-		return nil, false, fmt.Errorf("mm: sizeof(struct free_area): %v", err)
-	}
-	oFA, err := src.MemberOffset("zone", "free_area")
+	fa, err := freeAreaLayoutOf(src)
 	if err != nil {
-		return nil, false, fmt.Errorf("mm: zone.free_area: %w", err)
-	}
-	maxOrder := 11
-	if s, err := src.MemberSize("zone", "free_area"); err == nil && s/faSize > 0 && s/faSize <= 64 {
-		maxOrder = int(s / faSize)
-	}
-	oList, _ := src.MemberOffset("free_area", "free_list")
-	nLists := 1
-	if s, err := src.MemberSize("free_area", "free_list"); err == nil && s/16 > 0 && s/16 <= 16 {
-		nLists = int(s / 16)
+		return nil, false, err
 	}
 	oStart, err := src.MemberOffset("zone", "zone_start_pfn")
 	if err != nil {
 		return nil, false, fmt.Errorf("mm: zone.zone_start_pfn: %w", err)
 	}
 	var b [8]byte
-	for o := 0; o < maxOrder; o++ {
+	for o := 0; o < fa.maxOrder; o++ {
 		head := pfn &^ (uint64(1)<<o - 1)
 		pa := pg.PageAddr(head)
 		if _, err := src.ReadAt(b[:4], pa+oMap); err != nil {
@@ -108,8 +95,8 @@ func FreeBlockOf(src Source, vi VMCOREINFO, pg *Pages, zones []Zone, pfn uint64)
 			return fb, true, nil
 		}
 		read := func(a uint64) (uint64, error) { return u64(src, a) }
-		for mt := 0; mt < nLists; mt++ {
-			list := fb.Zone.Addr + oFA + uint64(o)*faSize + oList + uint64(mt)*16
+		for mt := 0; mt < fa.nLists; mt++ {
+			list := fb.Zone.Addr + fa.off + uint64(o)*fa.size + fa.list + uint64(mt)*16
 			ents, _ := klist.Entries(read, list, oLru, maxFreeWalk)
 			for _, e := range ents {
 				if e == pa {
@@ -133,6 +120,36 @@ type FreeList struct {
 	Err                error    // a corrupt list: Blocks counts those before it
 }
 
+// freeAreaLayout is where zone.free_area[order].free_list[migratetype]
+// lives: the array's offset in struct zone, sizeof(struct free_area), the
+// list array's offset in it, and the orders (MAX_ORDER) and migrate types
+// the types give (capped: 64 orders, 16 types; 11 and 1 when unknown).
+type freeAreaLayout struct {
+	off, size, list  uint64
+	maxOrder, nLists int
+}
+
+func freeAreaLayoutOf(src Source) (freeAreaLayout, error) {
+	var fa freeAreaLayout
+	var err error
+	if fa.size, err = src.TypeSize("free_area"); err != nil || fa.size == 0 {
+		return fa, fmt.Errorf("mm: sizeof(struct free_area): %v", err)
+	}
+	if fa.off, err = src.MemberOffset("zone", "free_area"); err != nil {
+		return fa, fmt.Errorf("mm: zone.free_area: %w", err)
+	}
+	fa.maxOrder = 11
+	if s, err := src.MemberSize("zone", "free_area"); err == nil && s/fa.size > 0 && s/fa.size <= 64 {
+		fa.maxOrder = int(s / fa.size)
+	}
+	fa.list, _ = src.MemberOffset("free_area", "free_list")
+	fa.nLists = 1
+	if s, err := src.MemberSize("free_area", "free_list"); err == nil && s/16 > 0 && s/16 <= 16 {
+		fa.nLists = int(s / 16)
+	}
+	return fa, nil
+}
+
 // ZoneFree is a zone's free lists (order by order, each migrate type)
 // and its zone_start_pfn and node_start_pfn.
 type ZoneFree struct {
@@ -143,22 +160,9 @@ type ZoneFree struct {
 
 // FreeAreas walks every free list of every zone (bounded, cycle-checked).
 func FreeAreas(src Source, zones []Zone) ([]ZoneFree, error) {
-	faSize, err := src.TypeSize("free_area")
-	if err != nil || faSize == 0 {
-		return nil, fmt.Errorf("mm: sizeof(struct free_area): %v", err)
-	}
-	oFA, err := src.MemberOffset("zone", "free_area")
+	fa, err := freeAreaLayoutOf(src)
 	if err != nil {
-		return nil, fmt.Errorf("mm: zone.free_area: %w", err)
-	}
-	maxOrder := 11
-	if s, err := src.MemberSize("zone", "free_area"); err == nil && s/faSize > 0 && s/faSize <= 64 {
-		maxOrder = int(s / faSize)
-	}
-	oList, _ := src.MemberOffset("free_area", "free_list")
-	nLists := 1
-	if s, err := src.MemberSize("free_area", "free_list"); err == nil && s/16 > 0 && s/16 <= 16 {
-		nLists = int(s / 16)
+		return nil, err
 	}
 	oLru, err := src.MemberOffset("page", "lru")
 	if err != nil {
@@ -178,9 +182,9 @@ func FreeAreas(src Source, zones []Zone) ([]ZoneFree, error) {
 				zf.NodeStart, _ = u64(src, pgdat+oNodeStart)
 			}
 		}
-		for o := 0; o < maxOrder; o++ {
-			for mt := 0; mt < nLists; mt++ {
-				l := FreeList{Order: o, MigrateType: mt, Addr: z.Addr + oFA + uint64(o)*faSize + oList + uint64(mt)*16}
+		for o := 0; o < fa.maxOrder; o++ {
+			for mt := 0; mt < fa.nLists; mt++ {
+				l := FreeList{Order: o, MigrateType: mt, Addr: z.Addr + fa.off + uint64(o)*fa.size + fa.list + uint64(mt)*16}
 				ents, err := klist.Entries(read, l.Addr, oLru, maxFreeWalk)
 				l.Blocks, l.Pages, l.Err = len(ents), ents, err
 				zf.Lists = append(zf.Lists, l)
